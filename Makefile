@@ -19,7 +19,7 @@ system-deps:
 	bash scripts/ensure-system-deps.sh
 
 demo: $(STAMP)
-	$(PY) -m interlock.cli.demo_entry
+	$(VENV)/bin/interlock demo
 
 test: $(STAMP) system-deps
 	$(PY) -m ruff check src tests benchmarks
