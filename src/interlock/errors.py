@@ -91,3 +91,59 @@ class KeyFileError(InterlockError):
 class EntriesFileError(InterlockError):
     code = "bad-entries-file"
     explanation = "The entries file must hold one JSON object a line: index, integrated_at, envelope."
+
+
+# --- transparency log: Merkle proofs, signed notes, checkpoints, tiles --------------------
+
+
+class ProofError(InterlockError):
+    """An inclusion or consistency proof does not verify (or is malformed)."""
+
+    code = "bad-proof"
+    explanation = "The Merkle proof does not verify against the given tree size and root hash."
+    http_status = 422
+
+
+class ProofRequestError(InterlockError):
+    """A proof was asked for an index or tree size the tree does not have."""
+
+    code = "bad-proof-request"
+    explanation = "No such proof: the leaf index or tree sizes are outside the tree."
+    http_status = 400
+
+
+class NoteError(InterlockError):
+    """The text is not a well-formed C2SP signed note (or a note cannot be signed)."""
+
+    code = "bad-note"
+    explanation = "The signed note is malformed (text, blank line, then '— name base64' lines)."
+
+
+class NoteKeyError(InterlockError):
+    code = "bad-note-key"
+    explanation = "The key is not a note key (name+hexid+base64 or PRIVATE+KEY+name+hexid+base64)."
+
+
+class NoteVerificationError(InterlockError):
+    """No trusted key signed the note, or a trusted key's signature on it is invalid."""
+
+    code = "note-unverified"
+    explanation = "The note carries no valid signature by a trusted key."
+    http_status = 403
+
+
+class CheckpointError(InterlockError):
+    code = "bad-checkpoint"
+    explanation = "The checkpoint is not a C2SP tlog-checkpoint (origin, size, base64 root)."
+
+
+class CosignatureError(InterlockError):
+    code = "bad-cosignature"
+    explanation = "The witness cosignature is malformed or does not verify (cosignature/v1)."
+    http_status = 403
+
+
+class TileError(InterlockError):
+    code = "bad-tile"
+    explanation = "Not a C2SP tlog-tiles tile or entry bundle (path, width or contents)."
+    http_status = 404
