@@ -6,7 +6,6 @@ import base64
 import json
 
 from conftest import DATA, seed_of
-
 from interlock.agreement import load_agreement
 from interlock.statements import open_envelope, parse_entries, parse_statement, verify_signature
 from interlock.statements.keys import public_key_b64

@@ -23,7 +23,9 @@ from pydantic import (
     WithJsonSchema,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
+from interlock.errors import DurationError, TimestampError
 from interlock.timeutil import (
     DURATION_PATTERN,
     TIMESTAMP_PATTERN,
@@ -34,17 +36,31 @@ from interlock.timeutil import (
 
 
 def _duration(value: object) -> timedelta:
+    """Raises `PydanticCustomError` of type `bad-duration`: a finding, never a crash."""
     if isinstance(value, timedelta):
         return value
     if not isinstance(value, str):
-        raise ValueError("a duration must be a string such as 72h")
-    return parse_duration(value)
+        raise PydanticCustomError(
+            "bad-duration", "a duration must be a string such as 72h, not {value}", {"value": repr(value)}
+        )
+    try:
+        return parse_duration(value)
+    except DurationError as exc:
+        raise PydanticCustomError("bad-duration", "{reason}", {"reason": exc.message}) from None
 
 
 def _timestamp(value: object) -> str:
+    """Raises `PydanticCustomError` of type `bad-timestamp`."""
     if not isinstance(value, str):
-        raise ValueError("a timestamp must be a string such as 2026-03-05T10:40:00Z")
-    parse_timestamp(value)  # syntax only; the agreement's timezone is applied later
+        raise PydanticCustomError(
+            "bad-timestamp",
+            "a timestamp must be a string such as 2026-03-05T10:40:00Z, not {value}",
+            {"value": repr(value)},
+        )
+    try:
+        parse_timestamp(value)  # syntax only; the agreement's timezone is applied later
+    except TimestampError as exc:
+        raise PydanticCustomError("bad-timestamp", "{reason}", {"reason": exc.message}) from None
     return value
 
 
@@ -127,7 +143,7 @@ def _condition_tag(value: Any) -> str | None:
 
 
 Condition = Annotated[
-    Union[
+    Union[  # noqa: UP007 (tagged union needs typing.Union)
         Annotated[Literal["adopted"], Tag("adopted")],
         Annotated[Opened, Tag("Opened")],
         Annotated[Verified, Tag("Verified")],
@@ -155,7 +171,9 @@ Role = Literal["party", "guarantor", "monitor", "mediator"]
 
 class Key(_Model):
     id: Id
-    ed25519: Annotated[str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$", description="base64 of the 32-byte Ed25519 public key")]
+    ed25519: Annotated[
+        str, Field(pattern=r"^[A-Za-z0-9+/]{43}=$", description="base64 of the 32-byte Ed25519 public key")
+    ]
 
 
 class Party(_Model):
@@ -205,7 +223,9 @@ def _due_tag(value: Any) -> str:
 
 
 Due = Annotated[
-    Union[Annotated[AfterEach, Tag("each")], Annotated[Condition, Tag("condition")]],
+    Union[  # noqa: UP007
+        Annotated[AfterEach, Tag("each")], Annotated[Condition, Tag("condition")]
+    ],
     Discriminator(_due_tag),
 ]
 

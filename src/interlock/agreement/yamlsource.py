@@ -26,7 +26,7 @@ JSON = Any
 
 
 @dataclass(frozen=True)
-class SourceProblem(Exception):
+class SourceProblem(Exception):  # noqa: N818 (a finding carried as an exception)
     """Why YAML text could not become data: `code`, a message for a person, a position."""
 
     code: str
@@ -120,7 +120,7 @@ class _Builder:
         if isinstance(node, MappingNode):
             result: dict[str, JSON] = {}
             for key_node, value_node in node.value:
-                if not isinstance(key_node, ScalarNode) or key_node.tag.endswith(":merge"):
+                if not isinstance(key_node, ScalarNode) or (key_node.tag or "").endswith(":merge"):
                     raise SourceProblem("bad-key", "mapping keys must be plain strings", *_mark(key_node))
                 key = str(key_node.value)
                 if key in result:
@@ -139,7 +139,7 @@ def _mark(node: Node) -> tuple[int, int]:
 
 
 def _scalar(node: ScalarNode) -> JSON:
-    tag, value = node.tag, node.value
+    tag, value = node.tag or "", node.value
     if tag.endswith(":null"):
         return None
     if tag.endswith(":bool"):

@@ -78,7 +78,7 @@ def parse_entries(text: str, *, allow_unsigned: bool = False) -> list[Entry]:
             continue
         try:
             data = json.loads(line)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise EntriesFileError(f"line {number}: not JSON ({exc.msg})") from None
         try:
             entry = parse_entry(data, allow_unsigned=allow_unsigned)
