@@ -147,3 +147,206 @@ class TileError(InterlockError):
     code = "bad-tile"
     explanation = "Not a C2SP tlog-tiles tile or entry bundle (path, width or contents)."
     http_status = 404
+
+
+# --- server: admission at the door, the HTTP API, client, witnesses, mirrors --------------
+# The server answers every refusal with `{"code", "message"}` and `http_status`; a 5xx is
+# never the answer to anything a client sent (docs/server.md lists every code).
+
+
+class UnsupportedMediaTypeError(InterlockError):
+    code = "unsupported-media-type"
+    explanation = "Send the request body as Content-Type: application/json."
+    http_status = 415
+
+
+class BodyTooLargeError(InterlockError):
+    code = "body-too-large"
+    explanation = "The request body is larger than the server accepts."
+    http_status = 413
+
+
+class MalformedJsonError(InterlockError):
+    code = "malformed-json"
+    explanation = "The request body is not a single well-formed UTF-8 JSON value."
+    http_status = 400
+
+
+class BadParameterError(InterlockError):
+    code = "bad-parameter"
+    explanation = "A path or query parameter is missing, of the wrong type or out of range."
+    http_status = 400
+
+
+class RateLimitedError(InterlockError):
+    """Too many requests; `retry_after` is the number of seconds until one more is allowed."""
+
+    code = "rate-limited"
+    explanation = "Too many requests; wait and try again."
+    http_status = 429
+
+    def __init__(self, message: str | None = None, retry_after: float = 1.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class KeyRateLimitedError(RateLimitedError):
+    code = "rate-limited-key"
+    explanation = "Too many statements signed by this key in a short time; wait and try again."
+
+
+class AddressRateLimitedError(RateLimitedError):
+    code = "rate-limited-address"
+    explanation = "Too many requests from this network address in a short time; wait and try again."
+
+
+class IssuedInFutureError(InterlockError):
+    code = "issued-in-future"
+    explanation = "The statement's issued_at is later than the server's clock allows; check your clock."
+    http_status = 422
+
+
+class IssuedTooLongAgoError(InterlockError):
+    code = "issued-too-long-ago"
+    explanation = "The statement's issued_at is older than the server accepts; sign it again now."
+    http_status = 422
+
+
+class UnknownAgreementError(InterlockError):
+    code = "unknown-agreement"
+    explanation = "This server keeps no log for that agreement id."
+    http_status = 404
+
+
+class UnknownEntryError(InterlockError):
+    code = "unknown-entry"
+    explanation = "The log has no entry with that index (yet)."
+    http_status = 404
+
+
+class UnknownObligationError(InterlockError):
+    code = "unknown-obligation"
+    explanation = "The agreement has no obligation with that id."
+    http_status = 404
+
+
+class NotFoundError(InterlockError):
+    code = "not-found"
+    explanation = "There is nothing at this path; see /docs for the API."
+    http_status = 404
+
+
+class MethodNotAllowedError(InterlockError):
+    code = "method-not-allowed"
+    explanation = "This path does not accept that HTTP method; see /docs for the API."
+    http_status = 405
+
+
+class OperatorAuthError(InterlockError):
+    code = "operator-unauthorized"
+    explanation = "Registering an agreement needs a request signed by an operator key the server trusts."
+    http_status = 401
+
+
+class AgreementExistsError(InterlockError):
+    code = "agreement-exists"
+    explanation = "The server already keeps a log for an agreement with this id."
+    http_status = 409
+
+
+class StatementRefusedError(InterlockError):
+    """The engine refused the statement; `code` is the engine's rejection code (instance)."""
+
+    code = "statement-refused"
+    explanation = "The statement may not enter the log (see the message for the rule it breaks)."
+    http_status = 403
+
+    def __init__(self, message: str | None = None, code: str | None = None, http_status: int | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        if http_status is not None:
+            self.http_status = http_status  # type: ignore[misc]
+
+
+class ServerUnavailableError(InterlockError):
+    """A client could not reach the server, or it answered with something that is not the API."""
+
+    code = "server-unavailable"
+    explanation = "The interlock server could not be reached or did not answer as the API says."
+    http_status = 502
+
+
+class ServerRefusedError(InterlockError):
+    """The server refused a client's request; `code` is the server's error code (instance)."""
+
+    code = "server-refused"
+    explanation = "The server refused the request."
+
+    def __init__(self, message: str | None = None, code: str | None = None, http_status: int = 400) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code  # type: ignore[misc]
+        self.http_status = http_status  # type: ignore[misc]
+
+
+class WitnessError(InterlockError):
+    """A C2SP tlog-witness refusal; `http_status` is the status the protocol prescribes."""
+
+    code = "witness-refused"
+    explanation = "The witness refused to cosign the checkpoint."
+    http_status = 400
+
+
+class WitnessUnknownLogError(WitnessError):
+    code = "witness-unknown-log"
+    explanation = "The witness is not configured to witness a log with this origin."
+    http_status = 404
+
+
+class WitnessUntrustedError(WitnessError):
+    code = "witness-untrusted-checkpoint"
+    explanation = "The checkpoint carries no valid signature by the log's trusted key."
+    http_status = 403
+
+
+class WitnessBadRequestError(WitnessError):
+    code = "witness-bad-request"
+    explanation = "The add-checkpoint request is malformed (old size, proof lines, blank line, checkpoint)."
+    http_status = 400
+
+
+class WitnessConflictError(WitnessError):
+    """`size` is the witness's last cosigned size for the log (body of the 409)."""
+
+    code = "witness-old-size-mismatch"
+    explanation = "The old size is not the size of the checkpoint the witness last cosigned."
+    http_status = 409
+
+    def __init__(self, message: str | None = None, size: int = 0) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class WitnessInconsistentError(WitnessError):
+    code = "witness-inconsistent"
+    explanation = "The checkpoint is not consistent with the one the witness last cosigned."
+    http_status = 422
+
+
+class MirrorContradictionError(InterlockError):
+    """The server showed two histories; `proof_file` holds the two conflicting checkpoints."""
+
+    code = "split-view"
+    explanation = "The server contradicted itself: two checkpoints that cannot both be true."
+    http_status = 409
+
+    def __init__(self, message: str | None = None, proof_file: str | None = None) -> None:
+        super().__init__(message)
+        self.proof_file = proof_file
+
+
+class MirrorVerificationError(InterlockError):
+    code = "mirror-unverified"
+    explanation = "Something the server sent does not verify (entry, proof, checkpoint or signature)."
+    http_status = 502
