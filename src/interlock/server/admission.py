@@ -1,0 +1,164 @@
+"""Admission at the door: what a request must be before the log looks at it.
+
+Order (cheapest first, so that junk costs the server little):
+address rate limit → content type → body size (while reading) → JSON → envelope →
+statement shape → issued_at within the configured skew → key rate limit.  Authorisation
+(known key, role, debtor verifying itself, agreement hash, nonce, signature) is the
+engine's, applied by the log service in the same transaction that stores the entry, so the
+rules at the door are the rules of the offline audit.
+
+Each refusal raises its own `InterlockError` (see `interlock.errors`); nothing is written.
+`RateLimiter` takes the time as an argument and is otherwise pure.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import OrderedDict
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from interlock.errors import (
+    BodyTooLargeError,
+    InterlockError,
+    IssuedInFutureError,
+    IssuedTooLongAgoError,
+    MalformedJsonError,
+    UnsupportedMediaTypeError,
+)
+from interlock.statements import Statement, open_envelope, parse_statement
+from interlock.statements.dsse import Opened
+from interlock.timeutil import format_duration, format_timestamp, parse_timestamp
+
+from .settings import RateLimit, ServerSettings
+
+JSON_TYPES = ("application/json",)
+
+
+class RateLimiter:
+    """Token buckets keyed by a string (an address, a key id); at most `capacity` remembered.
+
+    `take(key, now)` returns 0.0 when the request may pass, otherwise the seconds until one
+    token is back.  `now` is a monotonic clock reading in seconds.  Forgetting the least
+    recently used key when full can only make the limiter more lenient, never stricter.
+    """
+
+    def __init__(self, limit: RateLimit, capacity: int = 100_000) -> None:
+        self.rate = limit.per_minute / 60.0
+        self.burst = float(limit.burst)
+        self.capacity = capacity
+        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()
+
+    def take(self, key: str, now: float) -> float:
+        tokens, last = self._buckets.pop(key, (self.burst, now))
+        tokens = min(self.burst, tokens + max(0.0, now - last) * self.rate)
+        if tokens >= 1.0:
+            self._buckets[key] = (tokens - 1.0, now)
+            wait = 0.0
+        else:
+            self._buckets[key] = (tokens, now)
+            wait = (1.0 - tokens) / self.rate
+        while len(self._buckets) > self.capacity:
+            self._buckets.popitem(last=False)
+        return wait
+
+
+def check_content_type(header: str | None) -> None:
+    """Only `application/json` (parameters such as charset=utf-8 allowed)."""
+    media = (header or "").split(";", 1)[0].strip().lower()
+    if media not in JSON_TYPES:
+        shown = header if header else "none"
+        raise UnsupportedMediaTypeError(
+            f"the body must be sent as Content-Type: application/json (got {shown[:100]})"
+        )
+
+
+async def read_limited(chunks: AsyncIterator[bytes], content_length: str | None, limit: int) -> bytes:
+    """Read a body, refusing (without reading on) as soon as it exceeds `limit` bytes."""
+    if content_length is not None:
+        try:
+            declared = int(content_length)
+        except ValueError:
+            declared = -1
+        if declared > limit:
+            raise BodyTooLargeError(f"the body is {declared:,} bytes; this server accepts at most {limit:,}")
+    body = bytearray()
+    async for chunk in chunks:
+        body.extend(chunk)
+        if len(body) > limit:
+            raise BodyTooLargeError(f"the body is larger than {limit:,} bytes, the most this server accepts")
+    return bytes(body)
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def parse_json(body: bytes) -> Any:
+    """Strict JSON: UTF-8, one value, no NaN/Infinity, no duplicate keys, bounded nesting."""
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in items:
+            if key in result:
+                raise ValueError(f"the key {key!r} appears twice in one object")
+            result[key] = value
+        return result
+
+    try:
+        text = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise MalformedJsonError("the body is not UTF-8 text") from None
+    if not text.strip():
+        raise MalformedJsonError("the body is empty; send one JSON object")
+    try:
+        return json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constants)
+    except json.JSONDecodeError as exc:
+        raise MalformedJsonError(f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    except ValueError as exc:
+        raise MalformedJsonError(f"the body is not JSON: {exc}") from None
+    except RecursionError:
+        raise MalformedJsonError("the body nests JSON too deeply") from None
+
+
+def check_issued_at(issued_at: datetime, now: datetime, settings: ServerSettings) -> None:
+    """Refuse a statement signed too far ahead of, or behind, the server's clock."""
+    if issued_at - now > settings.max_future_skew:
+        raise IssuedInFutureError(
+            f"issued_at {format_timestamp(issued_at)} is more than {format_duration(settings.max_future_skew)} "
+            f"ahead of the server's clock ({format_timestamp(now)}); check the signer's clock"
+        )
+    if now - issued_at > settings.max_past_skew:
+        raise IssuedTooLongAgoError(
+            f"issued_at {format_timestamp(issued_at)} is more than {format_duration(settings.max_past_skew)} "
+            f"before the server's clock ({format_timestamp(now)}); sign the statement again"
+        )
+
+
+@dataclass(frozen=True)
+class Admitted:
+    """A request body that passed the door: the envelope, opened, and its statement."""
+
+    envelope: dict[str, Any]
+    opened: Opened
+    statement: Statement
+
+
+def admit_envelope(body: bytes, now: datetime, settings: ServerSettings) -> Admitted:
+    """Body bytes → `Admitted`, or the `InterlockError` that refuses it."""
+    envelope = parse_json(body)
+    opened = open_envelope(envelope)  # EnvelopeError: shape, base64, canonical payload
+    statement = parse_statement(opened.statement)  # StatementError: type and body shape
+    try:
+        issued_at = parse_timestamp(statement.issued_at)
+    except InterlockError as exc:  # pragma: no cover - parse_statement checked the syntax
+        raise MalformedJsonError(str(exc)) from None
+    check_issued_at(issued_at, now, settings)
+    return Admitted(envelope, opened, statement)
+
+
+def retry_after_header(seconds: float) -> str:
+    return str(max(1, math.ceil(seconds)))
