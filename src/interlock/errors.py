@@ -350,3 +350,53 @@ class MirrorVerificationError(InterlockError):
     code = "mirror-unverified"
     explanation = "Something the server sent does not verify (entry, proof, checkpoint or signature)."
     http_status = 502
+
+
+# --- log storage (interlock.store) and `interlock verify` ---------------------------------
+
+
+class DatabaseUrlError(InterlockError):
+    code = "bad-database-url"
+    explanation = "Give the database as sqlite:///path/to/file.db or postgresql://user@host/dbname."
+
+
+class DatabaseUnavailableError(InterlockError):
+    code = "database-unavailable"
+    explanation = "The log's database cannot be reached or opened."
+    http_status = 503
+
+
+class UnknownLogError(InterlockError):
+    code = "unknown-log"
+    explanation = "The database holds no log with that id; `interlock log list` shows them."
+    http_status = 404
+
+
+class LogExistsError(InterlockError):
+    code = "log-exists"
+    explanation = "The database already holds a log with that id or origin."
+    http_status = 409
+
+
+class LogKeyMismatchError(InterlockError):
+    code = "log-key-mismatch"
+    explanation = "The signer key given is not the key this log was registered with."
+
+
+class LogCorruptError(InterlockError):
+    """The stored log contradicts itself (found while loading it); run `interlock verify`."""
+
+    code = "log-corrupt"
+    explanation = "The stored log is inconsistent; run `interlock verify` to find the first fault."
+    http_status = 500
+
+
+class LogVerificationError(InterlockError):
+    """`interlock verify` found a fault; `index` is the first bad entry (None: not an entry)."""
+
+    code = "log-unverified"
+    explanation = "The log does not verify: an entry, the tree, a checkpoint or a signature is wrong."
+
+    def __init__(self, message: str | None = None, index: int | None = None) -> None:
+        super().__init__(message)
+        self.index = index
