@@ -400,3 +400,31 @@ class LogVerificationError(InterlockError):
     def __init__(self, message: str | None = None, index: int | None = None) -> None:
         super().__init__(message)
         self.index = index
+
+
+# --- keys and signing on the command line (`interlock keygen`, `interlock sign`) ----------
+
+
+class KeyFileExistsError(InterlockError):
+    code = "key-file-exists"
+    explanation = "A file is already at that path; keygen never overwrites a key. Choose another --out."
+
+
+class KeyIdMissingError(InterlockError):
+    code = "key-id-missing"
+    explanation = "The key file names no key id (`# interlock key ID` line); pass --key-id."
+
+
+class UnknownKeyIdError(InterlockError):
+    code = "unknown-key-id"
+    explanation = "No participant of the agreement registers a key with that id."
+
+
+class KeyMismatchError(InterlockError):
+    code = "key-mismatch"
+    explanation = "The private key does not match the public key the agreement registers under that id."
+
+
+class AuthorMismatchError(InterlockError):
+    code = "author-key-mismatch"
+    explanation = "The key is registered to another participant than the --author given."
