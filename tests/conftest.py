@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+pytest_plugins = ["pg"]  # the throwaway PostgreSQL cluster and the two-backend `db_url`
+
 DATA = Path(__file__).parent / "data"
 ROOT = Path(__file__).parent.parent
 

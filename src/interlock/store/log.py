@@ -1,0 +1,421 @@
+"""`Log`: the one path for appending to a log, and the reads the server serves.
+
+Append (`Log.append`, or `LogWriter` in front of it for group commit):
+
+1. prepare, outside any lock — envelope shape, statement shape, canonical bytes, and the
+   Ed25519 check against the key the agreement registers (`prepare`);
+2. in ONE write transaction holding the log's write lock (SQLite `BEGIN IMMEDIATE`,
+   PostgreSQL `SELECT … FOR UPDATE` on the `logs` row): bring the in-memory state up to the
+   database (entries other processes appended since), give each statement its index and
+   integration time, authorise it with the engine (`Evaluator.check`, then `append`),
+   insert the entries, the new complete-subtree rows and a newly signed checkpoint;
+3. commit; only then build the acknowledgements (index, time, checkpoint, inclusion proof).
+
+A refused statement writes nothing; if the transaction fails, the in-memory state is
+dropped and rebuilt from the database on next use, so memory never runs ahead of disk.
+`integrated_at` is the caller's `now`, truncated to the second and never earlier than the
+previous entry's (the store reads no clock).  Entries read back from the database are
+folded into the engine with `signature_ok=True`: they were verified on the way in, and
+auditing the stored log is `interlock verify`'s job.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, func, insert, select
+
+from interlock.agreement import Agreement, load_agreement
+from interlock.canonical import canonical_json
+from interlock.checkpoint import Checkpoint, parse_cosignature, sign_checkpoint, verify_cosignature
+from interlock.engine import Evaluator
+from interlock.errors import (
+    InterlockError,
+    LogCorruptError,
+    ProofRequestError,
+    UnknownEntryError,
+)
+from interlock.note import Signer, split_note
+from interlock.statements import Entry, open_envelope, parse_statement
+from interlock.statements.dsse import Opened, signature_valid
+from interlock.statements.keys import decode_public_key
+from interlock.store import tree
+from interlock.store.database import WRITE
+from interlock.store.records import Ack, Cosignature, LogInfo, Refusal, StoredCheckpoint
+from interlock.store.schema import checkpoints, cosignatures, entries, logs, nodes
+from interlock.timeutil import format_timestamp, parse_timestamp
+from interlock.tlog import (
+    CompactRange,
+    SubtreeReader,
+    consistency_proof_from,
+    inclusion_proof_from,
+    leaf_hash,
+    root_from,
+)
+
+_LOAD_CHUNK = 2000
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A submission that passed the shape checks; `signature_ok` is None if not checked here."""
+
+    envelope: dict[str, Any]
+    envelope_json: str
+    opened: Opened
+    statement: dict[str, Any]
+    signature_ok: bool | None
+
+
+@dataclass
+class _State:
+    """What the log keeps in memory; always equal to the database at `size` when valid."""
+
+    size: int
+    tree: CompactRange
+    last_time: datetime | None
+    evaluator: Evaluator
+    checkpoint: StoredCheckpoint
+
+
+def registered_key(agreement: Agreement, statement: dict[str, Any]) -> bytes | None:
+    """The Ed25519 public key the agreement registers for the statement's author and key."""
+    party = agreement.party(str(statement.get("author")))
+    if party is None:
+        return None
+    for key in party.keys:
+        if key.id == statement.get("key"):
+            try:
+                return decode_public_key(key.ed25519)
+            except InterlockError:
+                return None
+    return None
+
+
+def row_to_entry(row: Any) -> Entry:
+    return Entry(row.idx, parse_timestamp(row.integrated_at), envelope=json.loads(row.envelope))
+
+
+class Log:
+    """One log in a database.  Thread-safe; several processes may append to the same log."""
+
+    def __init__(self, engine: Engine, info: LogInfo, signer: Signer | None = None) -> None:
+        self.engine = engine
+        self.info = info
+        self.id = info.id
+        self.signer = signer
+        self.agreement = load_agreement(info.agreement)
+        self._lock = threading.RLock()
+        self._state: _State | None = None
+
+    # --- appending ----------------------------------------------------------------------
+
+    def prepare(self, envelope: Any) -> Prepared | Refusal:
+        """Check one submission's shape and signature (no database, no lock)."""
+        try:
+            opened = open_envelope(envelope)
+            extra = set(envelope["signatures"][0]) - {"keyid", "sig"}
+            if extra:
+                return Refusal("bad-envelope", f"unknown signature fields: {', '.join(sorted(extra))}", 400)
+            statement = parse_statement(opened.statement)
+        except InterlockError as err:
+            return Refusal(err.code, err.message, err.http_status)
+        key = registered_key(self.agreement, opened.statement)
+        ok = None
+        if key is not None and opened.keyid == statement.key:
+            ok = signature_valid(opened.payload, opened.sig, key)
+        return Prepared(envelope, canonical_json(envelope).decode("utf-8"), opened, opened.statement, ok)
+
+    def append(self, envelopes: Sequence[Any], now: datetime) -> list[Ack | Refusal]:
+        """Validate, authorise, durably log and acknowledge each submission, in order."""
+        return self.append_prepared([self.prepare(e) for e in envelopes], now)
+
+    def append_prepared(self, submissions: Sequence[Prepared | Refusal], now: datetime) -> list[Ack | Refusal]:
+        """`append` for submissions already `prepare`d (by `LogWriter`, in callers' threads)."""
+        if self.signer is None:
+            raise LogCorruptError(f"log {self.id} was opened without its signer key; it cannot append")
+        if now.tzinfo is None:
+            raise ValueError("`now` must be timezone-aware")
+        moment = parse_timestamp(format_timestamp(now.replace(microsecond=0)))
+        with self._lock:
+            try:
+                return self._append_locked(submissions, moment)
+            except BaseException:
+                self._state = None  # memory may be ahead of the database: rebuild on next use
+                raise
+
+    def _append_locked(self, submissions: Sequence[Prepared | Refusal], moment: datetime) -> list[Ack | Refusal]:
+        assert self.signer is not None
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            self._lock_log(conn)
+            state = self._sync(conn)
+            if state.last_time is not None and moment < state.last_time:
+                moment = state.last_time
+            when = format_timestamp(moment)
+            results, accepted, rows, new_nodes = self._authorise(state, submissions, moment, when)
+            if not accepted:
+                return [r for r in results if r is not None]
+            conn.execute(insert(entries), rows)
+            conn.execute(insert(nodes), [
+                {"log_id": self.id, "level": lv, "idx": ix, "hash": h} for (lv, ix), h in new_nodes.items()
+            ])
+            size, root = state.size, state.tree.root()
+            note = sign_checkpoint(Checkpoint(self.info.origin, size, root), self.signer).decode()
+            conn.execute(insert(checkpoints),
+                         {"log_id": self.id, "size": size, "root": root, "note": note, "created_at": when})
+            state.checkpoint = StoredCheckpoint(size, root, note, when)
+            state.last_time = moment
+
+            def proofs(reader: SubtreeReader) -> list[list[bytes]]:
+                return [inclusion_proof_from(reader, index, size) for _, index in accepted]
+
+            all_proofs = tree.compute(conn, self.id, proofs, new_nodes)
+        # committed: now, and only now, acknowledge
+        for (position, index), proof in zip(accepted, all_proofs, strict=True):
+            results[position] = Ack(index, when, size, note, tuple(proof))
+        return [r for r in results if r is not None]
+
+    def _authorise(
+        self, state: _State, submissions: Sequence[Prepared | Refusal], moment: datetime, when: str
+    ) -> tuple[list[Ack | Refusal | None], list[tuple[int, int]], list[dict[str, Any]], dict[tree.Key, bytes]]:
+        """Give each submission its index and let the engine judge it; fold in the accepted ones.
+
+        Returns one result slot per submission (None for accepted ones, filled after commit),
+        the accepted (position, index) pairs, their entry rows and the new subtree rows."""
+        results: list[Ack | Refusal | None] = []
+        accepted: list[tuple[int, int]] = []
+        rows: list[dict[str, Any]] = []
+        new_nodes: dict[tree.Key, bytes] = {}
+        for position, item in enumerate(submissions):
+            if isinstance(item, Refusal):
+                results.append(item)
+                continue
+            entry = Entry(state.size, moment, envelope=item.envelope)
+            rejection = state.evaluator.check(entry, signature_ok=item.signature_ok)
+            if rejection is not None:
+                results.append(Refusal(rejection.code, rejection.reason, 403))
+                continue
+            state.evaluator.append(entry, signature_ok=item.signature_ok)
+            leaf = leaf_hash(entry.leaf_bytes())
+            for level, index, value in state.tree.append(leaf):
+                new_nodes[(level, index)] = value
+            statement = item.statement
+            rows.append({
+                "log_id": self.id, "idx": state.size, "integrated_at": when,
+                "envelope": item.envelope_json, "leaf_hash": leaf,
+                "author": statement["author"], "key_id": statement["key"],
+                "nonce": statement["nonce"], "type": statement["type"],
+            })
+            accepted.append((position, state.size))
+            results.append(None)
+            state.size += 1
+        return results, accepted, rows, new_nodes
+
+    def _lock_log(self, conn: Connection) -> None:
+        """Serialise writers of this log across processes (SQLite: BEGIN IMMEDIATE did it)."""
+        if conn.dialect.name == "postgresql":
+            found = conn.execute(select(logs.c.id).where(logs.c.id == self.id).with_for_update()).first()
+            if found is None:
+                raise LogCorruptError(f"log {self.id} has disappeared from the database")
+
+    # --- the in-memory state ------------------------------------------------------------
+
+    def _head(self, conn: Connection) -> tuple[int, bytes, str, str]:
+        row = conn.execute(
+            select(checkpoints.c.size, checkpoints.c.root, checkpoints.c.note, checkpoints.c.created_at)
+            .where(checkpoints.c.log_id == self.id)
+            .order_by(checkpoints.c.size.desc())
+            .limit(1)
+        ).first()
+        if row is None:
+            raise LogCorruptError(f"log {self.id} has no checkpoint, not even the empty one")
+        return int(row.size), bytes(row.root), row.note, row.created_at
+
+    def _sync(self, conn: Connection) -> _State:
+        """Bring the in-memory state up to the database's newest checkpoint (call under the lock)."""
+        size, root, note, created = self._head(conn)
+        state = self._state
+        if state is not None and (size < state.size or (size == state.size and root != state.checkpoint.root)):
+            state = None
+        if state is None:
+            state = _State(0, CompactRange(), None, Evaluator(self.agreement),
+                           StoredCheckpoint(0, b"", "", ""))
+        if size > state.size:
+            last = None
+            for entry in self._load(conn, state.size, size):
+                state.evaluator.append(entry, signature_ok=True)
+                last = entry
+            assert last is not None
+            state.last_time = last.integrated_at
+            state.tree = tree.compute(conn, self.id, lambda r: CompactRange.from_reader(r, size))
+            state.size = size
+        if state.tree.root() != root:
+            self._state = None
+            raise LogCorruptError(f"log {self.id}: the stored tree does not match checkpoint {size}")
+        state.checkpoint = StoredCheckpoint(size, root, note, created)
+        self._state = state
+        return state
+
+    def _load(self, conn: Connection, start: int, end: int) -> Iterator[Entry]:
+        expected = start
+        for chunk in range(start, end, _LOAD_CHUNK):
+            rows = conn.execute(
+                select(entries.c.idx, entries.c.integrated_at, entries.c.envelope)
+                .where(entries.c.log_id == self.id, entries.c.idx >= chunk,
+                       entries.c.idx < min(end, chunk + _LOAD_CHUNK))
+                .order_by(entries.c.idx)
+            )
+            for row in rows:
+                if row.idx != expected:
+                    raise LogCorruptError(f"log {self.id}: entry {expected} is missing")
+                expected += 1
+                yield row_to_entry(row)
+        if expected != end:
+            raise LogCorruptError(f"log {self.id}: entry {expected} is missing")
+
+    def refresh(self) -> int:
+        """Catch up with what other processes appended; returns the tree size."""
+        with self._lock, self.engine.connect() as conn, conn.begin():
+            return self._sync(conn).size
+
+    # --- reads --------------------------------------------------------------------------
+
+    def status(self, as_of: datetime) -> Any:
+        """The engine's status of this log as of `as_of` (kept incrementally in memory)."""
+        with self._lock, self.engine.connect() as conn, conn.begin():
+            return self._sync(conn).evaluator.status(as_of)
+
+    def size(self) -> int:
+        with self.engine.connect() as conn:
+            return self._head(conn)[0]
+
+    def entries(self, start: int = 0, limit: int = 100) -> list[Entry]:
+        """Entries start, start+1, … (at most `limit`, fewer at the end of the log)."""
+        if start < 0 or limit < 0:
+            raise ProofRequestError("start and limit must not be negative")
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(entries.c.idx, entries.c.integrated_at, entries.c.envelope)
+                .where(entries.c.log_id == self.id, entries.c.idx >= start, entries.c.idx < start + limit)
+                .order_by(entries.c.idx)
+            )
+            return [row_to_entry(row) for row in rows]
+
+    def entry(self, index: int) -> Entry:
+        found = self.entries(index, 1) if index >= 0 else []
+        if not found:
+            raise UnknownEntryError(f"log {self.id} has no entry {index}")
+        return found[0]
+
+    def latest_checkpoint(self) -> StoredCheckpoint:
+        """The newest checkpoint with every cosignature received for it."""
+        with self.engine.connect() as conn:
+            size, root, note, created = self._head(conn)
+            return StoredCheckpoint(size, root, note, created, self._cosignatures(conn, size))
+
+    def checkpoint(self, size: int) -> StoredCheckpoint | None:
+        """The checkpoint the log signed at exactly `size`, if it signed one."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                select(checkpoints).where(checkpoints.c.log_id == self.id, checkpoints.c.size == size)
+            ).first()
+            if row is None:
+                return None
+            return StoredCheckpoint(row.size, bytes(row.root), row.note, row.created_at,
+                                    self._cosignatures(conn, size))
+
+    def _cosignatures(self, conn: Connection, size: int) -> tuple[Cosignature, ...]:
+        rows = conn.execute(
+            select(cosignatures.c.key_name, cosignatures.c.line, cosignatures.c.received_at)
+            .where(cosignatures.c.log_id == self.id, cosignatures.c.size == size)
+            .order_by(cosignatures.c.key_name)
+        )
+        return tuple(Cosignature(r.key_name, r.line, r.received_at) for r in rows)
+
+    def add_cosignature(
+        self, size: int, line: str, received_at: datetime, witness_key: str | None = None
+    ) -> Cosignature:
+        """Store a witness's cosignature line on the checkpoint of `size` (replacing that
+        witness's earlier line for it).  With `witness_key` (its vkey) the line is verified
+        first.  Raises `ProofRequestError` if the log signed no checkpoint of that size,
+        `CosignatureError` if the line is malformed or does not verify."""
+        line = line if line.endswith("\n") else line + "\n"
+        name = parse_cosignature(line).name
+        stored = self.checkpoint(size)
+        if stored is None:
+            raise ProofRequestError(f"log {self.id} signed no checkpoint of size {size}")
+        if witness_key is not None:
+            verify_cosignature(split_note(stored.note)[0], line, witness_key)
+        cosig = Cosignature(name, line, format_timestamp(received_at))
+        with self.engine.connect().execution_options(**{WRITE: True}) as conn, conn.begin():
+            conn.execute(delete(cosignatures).where(
+                cosignatures.c.log_id == self.id, cosignatures.c.size == size, cosignatures.c.key_name == name))
+            conn.execute(insert(cosignatures), {"log_id": self.id, "size": size, "key_name": name,
+                                                "line": line, "received_at": cosig.received_at})
+        return cosig
+
+    def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
+        """RFC 9162 inclusion proof of entry `index` in the tree of `size` (default: newest)."""
+        with self.engine.connect() as conn:
+            head = self._head(conn)[0]
+            size = head if size is None else size
+            if not 0 <= index < size or size > head:
+                raise ProofRequestError(f"no inclusion proof for entry {index} in a tree of size {size} "
+                                        f"(the log has {head} entries)")
+            return tree.compute(conn, self.id, lambda r: inclusion_proof_from(r, index, size))
+
+    def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
+        """RFC 9162 consistency proof from tree size `old_size` to `new_size` (default: newest)."""
+        with self.engine.connect() as conn:
+            head = self._head(conn)[0]
+            new = head if new_size is None else new_size
+            if not 0 <= old_size <= new <= head:
+                raise ProofRequestError(f"no consistency proof from size {old_size} to {new} "
+                                        f"(the log has {head} entries)")
+            return tree.compute(conn, self.id, lambda r: consistency_proof_from(r, old_size, new))
+
+    def root(self, size: int) -> bytes:
+        """The root hash of the tree of `size` entries (any size up to the newest)."""
+        with self.engine.connect() as conn:
+            head = self._head(conn)[0]
+            if not 0 <= size <= head:
+                raise ProofRequestError(f"no tree of size {size} (the log has {head} entries)")
+            return tree.compute(conn, self.id, lambda r: root_from(r, size))
+
+    def subtree(self, level: int, index: int) -> bytes:
+        """The hash of one complete subtree (level 0: a leaf hash); for C2SP tiles."""
+        found = self.subtrees(level, index, 1)
+        if not found:
+            raise ProofRequestError(f"no complete subtree at level {level}, index {index}")
+        return found[0]
+
+    def subtrees(self, level: int, start: int, count: int) -> list[bytes]:
+        """Hashes of complete subtrees `start … start+count-1` at `level` that exist (for tiles:
+        a level-L tile N is `subtrees(8 * L, 256 * N, 256)`)."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(nodes.c.idx, nodes.c.hash)
+                .where(nodes.c.log_id == self.id, nodes.c.level == level,
+                       nodes.c.idx >= start, nodes.c.idx < start + count)
+                .order_by(nodes.c.idx)
+            )
+            out: list[bytes] = []
+            for idx, value in rows:
+                if idx != start + len(out):
+                    break
+                out.append(bytes(value))
+            return out
+
+    def count_rows(self) -> dict[str, int]:
+        """Rows this log holds per table (for tests and `interlock log list`)."""
+        with self.engine.connect() as conn:
+            return {
+                table.name: int(conn.execute(select(func.count()).select_from(table)
+                                             .where(table.c.log_id == self.id)).scalar_one())
+                for table in (entries, nodes, checkpoints, cosignatures)
+            }
