@@ -82,6 +82,14 @@ def test_every_consistency_proof_verifies() -> None:
             verify_consistency(m, n, ROOTS[m], ROOTS[n], proof)
 
 
+def test_list_and_storage_proofs_are_identical_for_every_small_tree() -> None:
+    for n in range(1, 33):
+        for i in range(n):
+            assert inclusion_proof(LEAVES[:n], i) == inclusion_proof_from(TREE, i, n)
+        for m in range(n + 1):
+            assert consistency_proof(LEAVES[:n], m) == consistency_proof_from(TREE, m, n)
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.integers(1, MAX).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1))))
 def test_list_and_storage_inclusion_proofs_are_identical(case: tuple[int, int]) -> None:
