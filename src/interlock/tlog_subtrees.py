@@ -10,7 +10,9 @@ sequencer can append without reading; `MemoryTree` is an in-memory `SubtreeReade
 
 Invariant the functions rely on: every node of the RFC tree of size n covers leaves
 [begin, end) with begin a multiple of the smallest power of two ≥ end - begin, so it is
-the fold of the complete subtrees of the binary decomposition of end - begin. Pure.
+the fold of the complete subtrees of the binary decomposition of end - begin. Which subtrees
+a function reads depends only on the sizes and indices, never on hash values, so a store may
+record the reads on a dry run, fetch them in one query and run again. Pure.
 """
 
 from __future__ import annotations
