@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+import subprocess
+import sys
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 from conftest import ROOT
@@ -149,3 +152,11 @@ def test_mirrored_obligations_read_and_work_the_same_for_both_sides() -> None:
         assert (left.by, left.to) == (right.to[0], [right.by])
         same = {"kind", "clause", "quantity", "starts", "due", "window", "verify", "on_breach"}
         assert left.model_dump(include=same) == right.model_dump(include=same)
+
+
+def test_interlock_check_strict_passes() -> None:
+    interlock = str(Path(sys.executable).parent / "interlock")
+    result = subprocess.run([interlock, "check", "--strict", str(EXAMPLE)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "0 errors, 0 warnings" in result.stdout

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -91,3 +94,16 @@ def test_both_sides_are_worded_alike() -> None:
     mirror(january, "ceasefire-israel", "ceasefire-hamas")
     mirror(january, "phase-2-talks-israel", "phase-2-talks-hamas")
     mirror(october, "aid-no-interference-israel", "aid-no-interference-hamas")
+
+
+def test_interlock_check_accepts_both_with_warnings_as_findings() -> None:
+    interlock = str(Path(sys.executable).parent / "interlock")
+    result = subprocess.run([interlock, "check", "--format", "json", str(JANUARY), str(OCTOBER)],
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    files = json.loads(result.stdout)["files"]
+    assert [f["valid"] for f in files] == [True, True]
+    assert all(f["errors"] == [] and len(f["warnings"]) > 10 for f in files)
+    strict = subprocess.run([interlock, "check", "--strict", str(OCTOBER)], capture_output=True, text=True,
+                            timeout=60, check=False)
+    assert strict.returncode == 1
