@@ -1,0 +1,313 @@
+"""The `Ledger`: everything the fold has learnt from accepted entries, updated in O(1) each.
+
+The ledger holds facts, not verdicts: who adopted, which version is in force, the claims and
+their backings, disputes and rulings, extensions, waivers, unilateral suspensions and
+impediments.  States are derived from it at a moment by `interlock.engine.resolve`.
+
+Amendments: an `amend` names the version in force and carries a new document; it takes effect
+at the entry where every required signer of the version in force has signed the same
+document.  From then on statements must name the new hash; entries before keep their meaning
+(their authorisation and whether their author was a verifier are fixed when they were folded),
+and the status is computed under the terms now in force.  Taking an amendment re-settles every
+claim (the quorum may have changed): O(claims), once per amendment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from interlock.engine.claims import Backing, Claim, Dispute, Void, settle_claim
+from interlock.engine.status import Rejection
+from interlock.engine.terms import Terms
+from interlock.statements.model import (
+    AttestBody,
+    ClaimBody,
+    DisputeBody,
+    ExtendBody,
+    ImpedimentBody,
+    IncidentBody,
+    RulingBody,
+    Statement,
+    SuspendBody,
+)
+
+
+@dataclass(frozen=True)
+class Accepted:
+    """An entry that passed authorisation, ready to fold.  `amendment` is the parsed new version."""
+
+    index: int
+    at: datetime
+    statement: Statement
+    amendment: Terms | None = None
+
+
+@dataclass(frozen=True)
+class Act:
+    """An `extend`, `waive`, `suspend` or `impediment` entry about one obligation."""
+
+    index: int
+    type: str
+    obligation: str | None
+    author: str
+    at: datetime
+    due: datetime | None = None
+    observed_at: datetime | None = None
+    cites: tuple[int, ...] = ()
+
+
+@dataclass
+class Proposal:
+    terms: Terms
+    signers: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ClaimView:
+    """An obligation's claims sorted for the rules: counted by observation and by verification."""
+
+    counted: tuple[Claim, ...]
+    by_verification: tuple[Claim, ...]
+    awaiting: tuple[Claim, ...]
+    contested: tuple[Claim, ...]
+    voided: tuple[Claim, ...]
+    late_report: tuple[Claim, ...]
+
+
+class Ledger:
+    """Facts folded so far.  `terms` is the version in force; `base` the adopted one."""
+
+    def __init__(self, base: Terms) -> None:
+        self.base = base
+        self.terms = base
+        self.versions: list[tuple[datetime | None, int | None, Terms]] = [(None, None, base)]
+        self.size = 0
+        self.last_index = -1
+        self.last_time: datetime | None = None
+        self.adopters: dict[str, int] = {}
+        self.adopted_at: datetime | None = None
+        self.adopted_by: tuple[int, ...] = ()
+        self.nonces: dict[str, set[str]] = {}
+        self.rejected: list[Rejection] = []
+        self.rejected_index: set[int] = set()
+        self.claims: dict[int, Claim] = {}
+        self.claims_of: dict[str, list[Claim]] = {}
+        self.unattributed: list[Claim] = []
+        self.attests: dict[int, int] = {}
+        self.voids: dict[int, Void] = {}
+        self.disputes: dict[int, Dispute] = {}
+        self.disputes_of: dict[int, list[int]] = {}
+        self.acts: dict[int, Act] = {}
+        self.acts_of: dict[str, list[Act]] = {}
+        self.proposals: dict[str, Proposal] = {}
+        self.generation: dict[str, int] = {}
+        self._views: dict[str, tuple[int, ClaimView]] = {}
+
+    # --- queries used by authorisation and resolution -------------------------------------
+
+    def nonce_used(self, author: str, nonce: str) -> bool:
+        seen = self.nonces.get(author)
+        return seen is not None and nonce in seen
+
+    def obligation_of_entry(self, index: int) -> str | None:
+        """The obligation an accepted entry rests on (claims, attests, acts), if any."""
+        claim = self.claims.get(index)
+        if claim is not None:
+            return claim.obligation
+        target = self.attests.get(index)
+        if target is not None:
+            return self.claims[target].obligation
+        act = self.acts.get(index)
+        return None if act is None else act.obligation
+
+    def disputable(self, index: int) -> bool:
+        return index in self.claims or index in self.attests or index in self.acts
+
+    def view(self, obligation_id: str) -> ClaimView:
+        """The obligation's claims, sorted; cached until one of them changes."""
+        generation = self.generation.get(obligation_id, 0)
+        cached = self._views.get(obligation_id)
+        if cached is not None and cached[0] == generation:
+            return cached[1]
+        claims = self.claims_of.get(obligation_id, [])
+        counted = [c for c in claims if c.counted]
+        view = ClaimView(
+            counted=tuple(sorted(counted, key=lambda c: (c.observed_at, c.index))),
+            by_verification=tuple(
+                sorted(counted, key=lambda c: (c.counted_at, c.counted_by, c.index))
+            ),
+            awaiting=tuple(c for c in claims if not c.counted and not c.contested and not c.voided),
+            contested=tuple(c for c in claims if c.contested),
+            voided=tuple(c for c in claims if c.voided),
+            late_report=tuple(c for c in claims if c.late_report and not c.voided),
+        )
+        self._views[obligation_id] = (generation, view)
+        return view
+
+    def touch(self, obligation_id: str | None) -> None:
+        if obligation_id is not None:
+            self.generation[obligation_id] = self.generation.get(obligation_id, 0) + 1
+
+    def open_disputes(self, index: int) -> list[Dispute]:
+        return [
+            self.disputes[d] for d in self.disputes_of.get(index, ()) if self.disputes[d].settled is None
+        ]
+
+    # --- folding --------------------------------------------------------------------------
+
+    def record_rejection(self, rejection: Rejection, at: datetime) -> None:
+        self.rejected.append(rejection)
+        self.rejected_index.add(rejection.index)
+        self._advance(rejection.index, at)
+
+    def _advance(self, index: int, at: datetime) -> None:
+        self.size += 1
+        self.last_index = index
+        if self.last_time is None or at > self.last_time:
+            self.last_time = at
+
+    def apply(self, acc: Accepted) -> None:
+        """Fold one accepted entry in.  O(1) except an amendment taking effect."""
+        st = acc.statement
+        self.nonces.setdefault(st.author, set()).add(st.nonce)
+        self._advance(acc.index, acc.at)
+        handler = getattr(self, "_on_" + st.type)
+        handler(acc, st)
+
+    def _on_adopt(self, acc: Accepted, st: Statement) -> None:
+        self.adopters.setdefault(st.author, acc.index)
+        if self.adopted_at is None and self.base.required_adopters <= set(self.adopters):
+            self.adopted_at = acc.at
+            self.adopted_by = tuple(sorted(self.adopters[a] for a in self.base.required_adopters))
+
+    def _on_note(self, acc: Accepted, st: Statement) -> None:
+        return None
+
+    def _on_amend(self, acc: Accepted, st: Statement) -> None:
+        assert acc.amendment is not None
+        proposal = self.proposals.setdefault(acc.amendment.hash, Proposal(acc.amendment))
+        proposal.signers.setdefault(st.author, acc.index)
+        if self.terms.required_adopters <= set(proposal.signers):
+            self.terms = proposal.terms
+            self.versions.append((acc.at, acc.index, proposal.terms))
+            self.proposals.clear()
+            for claim in self.claims.values():
+                settle_claim(claim, self.terms.quorum(claim.obligation), self.voids)
+            for oid in list(self.generation) + list(self.terms.obligations):
+                self.touch(oid)
+
+    def _late_report(self, observed_at: datetime, at: datetime) -> bool:
+        delay = self.terms.max_report_delay
+        return observed_at > at or (delay is not None and at - observed_at > delay)
+
+    def _on_declare(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, ClaimBody)
+        self._new_claim(
+            acc, st, obligation=body.obligation, units=body.amount, categories=body.categories,
+            observed_text=body.observed_at,
+        )
+
+    _on_evidence = _on_declare
+
+    def _on_incident(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, IncidentBody)
+        self._new_claim(
+            acc, st, obligation=body.obligation, units=1.0, categories=None, observed_text=body.observed_at
+        )
+
+    def _new_claim(
+        self,
+        acc: Accepted,
+        st: Statement,
+        *,
+        obligation: str | None,
+        units: float,
+        categories: dict[str, Any] | None,
+        observed_text: str,
+    ) -> None:
+        observed_at = self.terms.time(observed_text)
+        cats = {k: float(v) for k, v in categories.items()} if categories else None
+        claim = Claim(
+            acc.index, type_=st.type, obligation=obligation, author=st.author, units=units, categories=cats,
+            observed_at=observed_at, integrated_at=acc.at, late_report=self._late_report(observed_at, acc.at),
+        )
+        self.claims[acc.index] = claim
+        if obligation is None:
+            self.unattributed.append(claim)
+            return
+        if st.author in self.terms.verifiers(obligation):
+            claim.backings.append(Backing(st.author, acc.index, acc.at, True, True))
+        settle_claim(claim, self.terms.quorum(obligation), self.voids)
+        self.claims_of.setdefault(obligation, []).append(claim)
+        self.touch(obligation)
+
+    def _on_attest(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, AttestBody)
+        claim = self.claims[body.entry]
+        self.attests[acc.index] = claim.index
+        if claim.obligation is None or st.author not in self.terms.verifiers(claim.obligation):
+            return
+        claim.backings.append(
+            Backing(st.author, acc.index, acc.at, body.verdict == "confirm", body.attribution != "unconfirmed")
+        )
+        settle_claim(claim, self.terms.quorum(claim.obligation), self.voids)
+        self.touch(claim.obligation)
+
+    def _add_act(self, act: Act) -> None:
+        self.acts[act.index] = act
+        if act.obligation is not None:
+            self.acts_of.setdefault(act.obligation, []).append(act)
+            self.touch(act.obligation)
+
+    def _on_impediment(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, ImpedimentBody)
+        observed = self.terms.time(body.observed_at)
+        self._add_act(Act(acc.index, "impediment", body.obligation, st.author, acc.at, observed_at=observed))
+
+    def _on_suspend(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, SuspendBody)
+        self._add_act(Act(acc.index, "suspend", body.obligation, st.author, acc.at, cites=tuple(body.cites)))
+
+    def _on_extend(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, ExtendBody)
+        due = self.terms.time(body.due)
+        self._add_act(Act(acc.index, "extend", body.obligation, st.author, acc.at, due=due))
+
+    def _on_waive(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        self._add_act(Act(acc.index, "waive", getattr(body, "obligation", None), st.author, acc.at))
+
+    def _on_dispute(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, DisputeBody)
+        obligation = self.obligation_of_entry(body.entry)
+        self.disputes[acc.index] = Dispute(acc.index, body.entry, st.author, acc.at, obligation)
+        self.disputes_of.setdefault(body.entry, []).append(acc.index)
+        self.touch(obligation)
+
+    def _on_ruling(self, acc: Accepted, st: Statement) -> None:
+        body = st.body
+        assert isinstance(body, RulingBody)
+        dispute = self.disputes[body.dispute]
+        quorum = self.terms.ruling_quorum
+        if not dispute.rule(st.author, body.decision, acc.index, acc.at, quorum):
+            return
+        self.touch(dispute.obligation)
+        if dispute.settled != "upheld" or dispute.target in self.voids:
+            return
+        self.voids[dispute.target] = dispute.void()
+        target = dispute.target
+        claim = self.claims.get(target)
+        if claim is None and target in self.attests:
+            claim = self.claims[self.attests[target]]
+        if claim is not None:
+            settle_claim(claim, self.terms.quorum(claim.obligation), self.voids)
+            self.touch(claim.obligation)
