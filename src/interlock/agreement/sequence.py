@@ -31,7 +31,8 @@ def check_cycles(plan: Plan, sink: Sink) -> bool:
         written = [plan.written[pair] for pair in pairs if pair in plan.written]
         first = min(written, key=lambda p: _sortable(sink.position(p)), default=())
         steps = [describe(n) for n in cycle] + [describe(cycle[0])]
-        sink.error("condition-cycle", "a condition waits on itself: " + " waits on ".join(steps), first)
+        message = f"a condition waits on itself: {steps[0]} waits on " + ", which waits on ".join(steps[1:])
+        sink.error("condition-cycle", message, first)
     return clean
 
 

@@ -128,6 +128,25 @@ def resolve(loc: Iterable[int | str]) -> tuple[Path, type[BaseModel] | None, boo
     return tuple(path), owner, via_union
 
 
+def _at(data: Any, path: Path) -> Any:
+    for step in path:
+        if isinstance(data, dict) and isinstance(step, str):
+            data = data.get(step)
+        elif isinstance(data, list) and isinstance(step, int) and 0 <= step < len(data):
+            data = data[step]
+        else:
+            return None
+    return data
+
+
+def _mixed_condition(loc: Located, sink: Sink) -> bool:
+    """Whether the error is one of several condition forms written in one mapping."""
+    if loc.owner is None or loc.owner.__name__ not in CONDITION_MODELS:
+        return False
+    mapping = _at(sink.data, loc.path[:-1])
+    return isinstance(mapping, dict) and sum(k in mapping for k in CONDITION_KEYS) > 1
+
+
 def _where(path: Path) -> str:
     """A short name for `path` inside its stage or obligation: `due.plus`, `verify.by[1]`."""
     rest = list(path)
@@ -165,6 +184,16 @@ def report_validation(errors: list[ErrorDetails], sink: Sink) -> None:
     seen: set[Path] = set()
     for loc in located:
         kind = loc.error["type"]
+        if kind == "extra_forbidden" and _mixed_condition(loc, sink):
+            if loc.path[:-1] not in seen:
+                seen.add(loc.path[:-1])
+                forms = [k for k in _at(sink.data, loc.path[:-1]) if k in CONDITION_KEYS]
+                message = (
+                    f"a condition has exactly one form, but this one has {', '.join(forms)}; "
+                    "combine conditions with {all: [...]} or {any: [...]}"
+                )
+                sink.error("bad-condition", message, loc.path[:-1])
+            continue
         if _is_type_error(kind) and loc.via_union:
             if loc.path in deeper:  # another branch of the union got further: report that one
                 continue
@@ -189,19 +218,17 @@ def _report_one(loc: Located, sink: Sink) -> None:
     if kind == "extra_forbidden":
         key = str(path[-1]) if path else "?"
         owner = loc.owner
-        if owner is not None and owner.__name__ in CONDITION_MODELS and key in CONDITION_KEYS:
-            message = (
-                f"a condition has exactly one form, so `{key}` cannot be combined with "
-                f"`{'`, `'.join(k for k in allowed_keys(owner))}`; use {{all: [...]}} or {{any: [...]}}"
-            )
-            sink.error("bad-condition", message, path)
-            return
         allowed = ", ".join(allowed_keys(owner)) if owner is not None else "none"
         sink.error("unknown-key", f"unknown key `{key}`; allowed keys here: {allowed}", path)
     elif kind == "missing":
         key = str(path[-1]) if path else "?"
         parent = path[:-1]
-        sink.error("missing-key", f"`{key}` is required in {_where(parent)}", parent)
+        ident = sink.id_at(parent)
+        if len(parent) in (2, 4) and parent[0] == "stages" and ident:
+            place = f"{'stage' if len(parent) == 2 else 'obligation'} `{ident}`"
+        else:
+            place = f"`{_where(parent)}`" if parent else "the document"
+        sink.error("missing-key", f"`{key}` is required in {place}", parent)
     elif kind in ("bad-duration", "bad-timestamp", "bad-condition"):
         sink.error(kind, f"`{where}`: {error['msg']}", path)
     elif kind == "literal_error":

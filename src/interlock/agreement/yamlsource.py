@@ -155,7 +155,13 @@ def _scalar(node: ScalarNode) -> JSON:
         except ValueError as exc:
             raise SourceProblem("yaml-syntax", f"{value!r} is not a number", *_mark(node)) from exc
     if tag.endswith(":float"):
-        number = float(value.replace("_", ""))
+        text = value.replace("_", "")
+        if text.lower().lstrip("+-") in (".inf", ".nan"):  # YAML 1.2 spellings of inf and NaN
+            text = text.replace(".", "", 1)
+        try:
+            number = float(text)
+        except ValueError as exc:
+            raise SourceProblem("yaml-syntax", f"{value!r} is not a number", *_mark(node)) from exc
         if not math.isfinite(number):
             raise SourceProblem("bad-number", f"{value!r}: infinite or NaN numbers are not allowed", *_mark(node))
         return int(number) if number.is_integer() and "." not in value and "e" not in value.lower() else number

@@ -47,13 +47,13 @@ def human_lines(name: str, report: Report) -> list[str]:
     for finding in report.findings():
         where = f"{name}:{finding.line}:{finding.column}:" if finding.line else f"{name}:"
         lines.append(f"{where} {finding.severity} {finding.code}: {finding.message}")
-    counts = f"{_plural(len(report.errors), 'error')}, {_plural(len(report.warnings), 'warning')}"
+    counts = f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
     state = "valid" if report.valid else "INVALID"
     lines.append(f"{name}: {state} ({counts}) {report.hash or 'no hash'}")
     return lines
 
 
-def _plural(count: int, word: str) -> str:
+def plural(count: int, word: str) -> str:
     return f"{count} {word}" if count == 1 else f"{count} {word}s"
 
 

@@ -15,7 +15,7 @@ import typer
 
 from interlock.agreement.findings import Report
 from interlock.cli.app import app, console
-from interlock.cli.check import check_file
+from interlock.cli.check import check_file, plural
 
 
 def example_dirs(explicit: Path | None) -> list[Path]:
@@ -41,13 +41,14 @@ def summary(name: str, report: Report) -> list[str]:
     """A few lines on one example: title, stages, obligations per debtor, findings, hash."""
     agreement = report.agreement
     state = "valid" if report.valid else "INVALID"
-    found = f"{len(report.errors)} errors, {len(report.warnings)} warnings"
+    found = f"{plural(len(report.errors), 'error')}, {plural(len(report.warnings), 'warning')}"
     lines = ["", f"{name}: {state} ({found})"]
     if agreement is not None:
         debtors = Counter(ob.by for _, ob in agreement.obligations())
         owed = ", ".join(f"{party} {count}" for party, count in sorted(debtors.items()))
         lines.append(f"  {agreement.title}")
-        lines.append(f"  {len(agreement.stages)} stages; obligations by debtor: {owed or 'none'}")
+        stages = "1 stage" if len(agreement.stages) == 1 else f"{len(agreement.stages)} stages"
+        lines.append(f"  {stages}; obligations by debtor: {owed or 'none'}")
     if report.warnings:
         codes = Counter(f.code for f in report.warnings)
         lines.append("  warnings: " + ", ".join(f"{code} {n}" for code, n in sorted(codes.items())))
