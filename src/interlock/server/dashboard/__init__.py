@@ -1,0 +1,12 @@
+"""The dashboard: server-rendered pages (Jinja2 + htmx) for reading where an agreement stands.
+
+`router` serves `/`, `/agreements/{id}` and its pages, and `/assets/…` (CSS, JS and the
+vendored htmx, so the pages work on a closed network).  The view-model modules
+(`overview`, `obligation`, `conditions`, `records`, `incidents`, `chart`, `logview`) are pure
+functions of the agreement, the engine's Status JSON, the entries and an explicit `now`.
+See docs/dashboard.md.
+"""
+
+from interlock.server.dashboard.routes import router
+
+__all__ = ["router"]

@@ -1,0 +1,110 @@
+"""The server's `Log` services as `DashboardSource`s.
+
+`app.state.logs` is a `Mapping[str, Log]` (`interlock.server.logs.LogRegistry`).  Each
+`Log` already keeps the engine's status incrementally; this adapter only turns its answers
+into the plain data the dashboard reads.  The status JSON is DESIGN.md's shape plus three
+moments the engine knows and the JSON contract leaves out — a stage's `completed_at` and
+`breached_at`, an obligation's `since` — so that "42 d after stage 2 completed" can be put
+on the clock without recomputing anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from datetime import datetime
+from typing import Any
+
+from interlock.agreement.model import Agreement
+from interlock.errors import InterlockError
+from interlock.server.dashboard.source import CheckpointInfo, DashboardSource
+from interlock.timeutil import format_timestamp
+
+#: How far back `previous_checkpoint` looks for the last size the log signed before the newest.
+PREVIOUS_SCAN = 64
+
+
+def status_json(status: Any) -> dict[str, Any]:
+    """`Status.to_json()` plus the moments the dashboard needs (when the engine has them)."""
+    data: dict[str, Any] = status.to_json()
+    for sid, stage in getattr(status, "stages", {}).items():
+        extra = data["stages"].get(sid)
+        if extra is None:
+            continue
+        for name in ("completed_at", "breached_at"):
+            moment = getattr(stage, name, None)
+            if isinstance(moment, datetime):
+                extra[name] = format_timestamp(moment)
+    for oid, ob in getattr(status, "obligations", {}).items():
+        extra = data["obligations"].get(oid)
+        since = getattr(ob, "since", None)
+        if extra is not None and isinstance(since, datetime):
+            extra["since"] = format_timestamp(since)
+        if extra is not None and isinstance(getattr(ob, "kind", None), str):
+            extra.setdefault("kind", ob.kind)
+    return data
+
+
+class LogSource:
+    """One store `Log` read as a `DashboardSource`."""
+
+    def __init__(self, log: Any) -> None:
+        self.log = log
+
+    @property
+    def agreement(self) -> Agreement:
+        agreement: Agreement = self.log.agreement
+        return agreement
+
+    def size(self) -> int:
+        return int(self.log.size())
+
+    def entries(self, start: int, limit: int) -> list[dict[str, Any]]:
+        return [e.to_json() for e in self.log.entries(start, limit)]
+
+    def status(self, as_of: datetime) -> dict[str, Any]:
+        return status_json(self.log.status(as_of))
+
+    def checkpoint(self) -> CheckpointInfo | None:
+        stored = self.log.latest_checkpoint()
+        if stored is None or stored.size == 0:
+            return None
+        return CheckpointInfo(stored.signed_note, self.log.info.origin, stored.size, stored.root)
+
+    def previous_checkpoint(self) -> CheckpointInfo | None:
+        latest = self.log.latest_checkpoint()
+        if latest is None:
+            return None
+        for size in range(latest.size - 1, max(0, latest.size - PREVIOUS_SCAN), -1):
+            try:
+                stored = self.log.checkpoint(size)
+            except InterlockError:
+                return None
+            if stored is not None:
+                return CheckpointInfo(stored.signed_note, self.log.info.origin, stored.size, stored.root)
+        return None
+
+    def inclusion_proof(self, index: int, size: int) -> list[bytes]:
+        return list(self.log.inclusion_proof(index, size))
+
+    def consistency_proof(self, old: int, new: int) -> list[bytes]:
+        return list(self.log.consistency_proof(old, new))
+
+
+class LogSources(Mapping[str, DashboardSource]):
+    """A read-only view of the server's log registry as dashboard sources (opened on use)."""
+
+    def __init__(self, logs: Mapping[str, Any]) -> None:
+        self.logs = logs
+
+    def __getitem__(self, agreement_id: str) -> DashboardSource:
+        return LogSource(self.logs[agreement_id])
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.logs)
+
+    def __len__(self) -> int:
+        return len(self.logs)
+
+
+def adapt_logs(logs: Mapping[str, Any]) -> Mapping[str, DashboardSource]:
+    return LogSources(logs)
