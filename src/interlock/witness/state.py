@@ -24,20 +24,23 @@ CREATE TABLE IF NOT EXISTS witnessed (
     size        INTEGER NOT NULL,
     root        BLOB NOT NULL,
     checkpoint  BLOB NOT NULL,
-    cosigned_at INTEGER NOT NULL
+    cosigned_at INTEGER NOT NULL,
+    cosignature TEXT NOT NULL
 )
 """
 
 
 @dataclass(frozen=True)
 class Witnessed:
-    """The last checkpoint cosigned for `origin`: its size, root and the note as received."""
+    """The last checkpoint cosigned for `origin`: its size, root, the note as received, and
+    the cosignature line the witness gave it."""
 
     origin: str
     size: int
     root: bytes
     checkpoint: bytes
     cosigned_at: int
+    cosignature: str
 
 
 class WitnessState:
@@ -62,15 +65,16 @@ class WitnessState:
     def all(self) -> list[Witnessed]:
         with self._lock:
             rows = self._db.execute(
-                "SELECT origin, size, root, checkpoint, cosigned_at FROM witnessed ORDER BY origin"
+                "SELECT origin, size, root, checkpoint, cosigned_at, cosignature FROM witnessed ORDER BY origin"
             ).fetchall()
-        return [Witnessed(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4]) for r in rows]
+        return [Witnessed(r[0], r[1], bytes(r[2]), bytes(r[3]), r[4], r[5]) for r in rows]
 
     def _get(self, origin: str) -> Witnessed | None:
         row = self._db.execute(
-            "SELECT origin, size, root, checkpoint, cosigned_at FROM witnessed WHERE origin = ?", (origin,)
+            "SELECT origin, size, root, checkpoint, cosigned_at, cosignature FROM witnessed WHERE origin = ?",
+            (origin,),
         ).fetchone()
-        return Witnessed(row[0], row[1], bytes(row[2]), bytes(row[3]), row[4]) if row else None
+        return Witnessed(row[0], row[1], bytes(row[2]), bytes(row[3]), row[4], row[5]) if row else None
 
     def advance(self, origin: str, decide: Callable[[Witnessed | None], tuple[Witnessed, T]]) -> T:
         """Atomically: read the stored checkpoint, let `decide` check the new one (it raises to
@@ -80,10 +84,11 @@ class WitnessState:
             try:
                 new, result = decide(self._get(origin))
                 self._db.execute(
-                    "INSERT INTO witnessed (origin, size, root, checkpoint, cosigned_at) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT(origin) DO UPDATE SET size = excluded.size, root = excluded.root, "
-                    "checkpoint = excluded.checkpoint, cosigned_at = excluded.cosigned_at",
-                    (new.origin, new.size, new.root, new.checkpoint, new.cosigned_at),
+                    "INSERT INTO witnessed (origin, size, root, checkpoint, cosigned_at, cosignature) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(origin) DO UPDATE SET size = excluded.size, "
+                    "root = excluded.root, checkpoint = excluded.checkpoint, "
+                    "cosigned_at = excluded.cosigned_at, cosignature = excluded.cosignature",
+                    (new.origin, new.size, new.root, new.checkpoint, new.cosigned_at, new.cosignature),
                 )
                 self._db.execute("COMMIT")
             except BaseException:
