@@ -10,9 +10,9 @@ the reason).  The expressions follow DESIGN.md's semantics:
   obligation of S verified; `rate` and `refrain` never block.
 - `start(O)` — O's stage open, and O's `starts` if any.
 - `delivered(O)` — O started, O has a verifier, and (if proportional) its base delivered.
-- `verified(O)` — deliver/act: delivered (and, if proportional, its base verified); rate:
-  started, verified, and its window closed (`until`); refrain: never (it forbids, it is
-  never "done").
+- `verified(O)` — deliver/act: delivered (and, if proportional, its base verified), never
+  for a deliver that does not say how many units; rate: started, verified, and its window
+  closed (`until`); refrain: never (it forbids, it is never "done").
 - `breached(O)` — deliver/act: started and its deadline passed (never without a `due`);
   rate: its window opened; refrain: its window opened and someone verifies incidents.
 

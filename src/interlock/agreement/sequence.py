@@ -5,9 +5,10 @@ stages that open only through a breach, and one side giving everything on credit
   on itself.  One finding per cycle, at the first reference written in it.
 - `never-opens`: a stage whose `opens` can never hold (least fixpoint of "can happen").
 - `opens-only-through-breach`: a stage that can open, but not if nothing is ever breached.
-- `all-on-credit`: party A owes B something and B owes A something, and every obligation B
-  owes A can be delivered only after every obligation A owes B is verified: A hands over
-  everything before receiving anything.  "Only after" means on every path through `any`.
+- `all-on-credit`: party A owes B something that can be verified (handed over), B owes A
+  something that can be delivered, and every obligation B owes A can be delivered only
+  after every such obligation A owes B is verified: A hands over everything before
+  receiving anything.  "Only after" means on every path through `any`.
 Pure; linear in the size of the graph except `all-on-credit` (bit sets, one per event).
 """
 
@@ -194,9 +195,10 @@ def check_credit(plan: Plan, sink: Sink) -> None:
     bits = {ob.id: 1 << k for k, (_, ob) in enumerate(agreement.obligations())}
     before = _must_have_verified(plan, bits)
     paths = _obligation_paths(agreement)
-    for (giver, taker), given in gives.items():
+    for (giver, taker), owed in gives.items():
+        given = [y for y in owed if ("verified", y) in can]  # a refrain is never handed over
         returned = [x for x in gives.get((taker, giver), []) if ("delivered", x) in can]
-        if not returned:
+        if not given or not returned:
             continue
         all_given = 0
         for ident in given:
