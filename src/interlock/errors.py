@@ -352,6 +352,12 @@ class MirrorVerificationError(InterlockError):
     http_status = 502
 
 
+class ReadOnlyServerError(InterlockError):
+    code = "read-only-mirror"
+    explanation = "This server is a mirror: it serves the log but takes no statements; submit to the log's server."
+    http_status = 405
+
+
 # --- log storage (interlock.store) and `interlock verify` ---------------------------------
 
 
