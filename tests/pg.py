@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
+import hashlib
 import itertools
 import os
 import pwd
@@ -25,7 +27,9 @@ import shutil
 import subprocess
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -139,3 +143,66 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'log.db'}"
     cluster: PgCluster = request.getfixturevalue("pg_cluster")
     return cluster.create_database()
+
+
+# --- the store on either backend, with the conformance world's keys ------------------------
+
+LOG_SKEY_SEED = b"interlock test log key seed....."  # 32 bytes: a fixed operator key for tests
+
+
+def log_signer_key() -> str:
+    from interlock.note import new_signer_key
+
+    return new_signer_key("log.test", seed=LOG_SKEY_SEED)[0]
+
+
+def northland_agreement() -> bytes:
+    return (Path(__file__).parent / "data" / "northland" / "agreement.yaml").read_bytes()
+
+
+@functools.cache
+def northland_hash() -> str:
+    from interlock.agreement import load_agreement
+
+    return load_agreement(northland_agreement()).hash
+
+
+def signed(author: str, nonce: str, kind: str = "note", body: dict[str, object] | None = None,
+           *, agreement_hash: str | None = None, issued_at: str = "2026-03-03T08:00:00Z") -> dict[str, object]:
+    """A statement of the conformance world, signed with `author`'s key `<author>-1`."""
+    from interlock.statements import sign_statement
+
+    statement = {
+        "type": kind,
+        "agreement": agreement_hash or northland_hash(),
+        "author": author, "key": f"{author}-1", "issued_at": issued_at, "nonce": nonce,
+        "body": body if body is not None else ({"text": f"note {nonce}"} if kind == "note" else {}),
+    }
+    return sign_statement(statement, f"{author}-1", hashlib.sha256(author.encode()).digest())
+
+
+def adoptions() -> list[dict[str, object]]:
+    """The three adopt statements that put the conformance agreement into effect."""
+    return [signed(p, f"adopt-{p}", "adopt") for p in ("north", "south", "east")]
+
+
+T0 = datetime(2026, 3, 3, 8, 0, tzinfo=UTC)
+
+
+@pytest.fixture()
+def store(db_url: str) -> Iterator[Any]:
+    """An opened (migrated) `Store` on a fresh database of each backend."""
+    from interlock.store import Store
+
+    opened = Store.open(db_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
+
+
+@pytest.fixture()
+def log(store: Any) -> Any:
+    """The conformance agreement's log in `store`, opened with the test operator key."""
+    info = store.register_log(northland_agreement(), log_signer_key(), T0)
+    return store.log(info.id, log_signer_key())

@@ -12,7 +12,7 @@ from interlock.cli.app import app, report_error
 from interlock.errors import InterlockError
 
 COMMAND_MODULES = (
-    "check", "keys", "status", "verify", "serve", "witness", "mirror", "analyze", "demo",
+    "check", "keys", "status", "verify", "serve", "witness", "mirror", "analyze", "demo", "log",
 )
 
 for _name in COMMAND_MODULES:

@@ -21,6 +21,7 @@ auditing the stored log is `interlock verify`'s job.
 
 from __future__ import annotations
 
+import itertools
 import json
 import threading
 from collections.abc import Iterator, Sequence
@@ -33,7 +34,7 @@ from sqlalchemy import Connection, Engine, delete, func, insert, select
 from interlock.agreement import Agreement, load_agreement
 from interlock.canonical import canonical_json
 from interlock.checkpoint import Checkpoint, parse_cosignature, sign_checkpoint, verify_cosignature
-from interlock.engine import Evaluator
+from interlock.engine import Evaluator, Status, evaluate
 from interlock.errors import (
     InterlockError,
     LogCorruptError,
@@ -70,6 +71,14 @@ class Prepared:
     opened: Opened
     statement: dict[str, Any]
     signature_ok: bool | None
+    signed_with: bytes | None  # the public key `signature_ok` was computed with
+
+    def verdict_under(self, agreement: Agreement) -> bool | None:
+        """The precomputed verdict if `agreement` (the version in force) registers the same
+        key for this statement; otherwise None, and the engine verifies it itself."""
+        if self.signed_with is None or registered_key(agreement, self.statement) != self.signed_with:
+            return None
+        return self.signature_ok
 
 
 @dataclass
@@ -125,11 +134,18 @@ class Log:
             statement = parse_statement(opened.statement)
         except InterlockError as err:
             return Refusal(err.code, err.message, err.http_status)
-        key = registered_key(self.agreement, opened.statement)
+        key = registered_key(self._current_agreement(), opened.statement)
         ok = None
         if key is not None and opened.keyid == statement.key:
             ok = signature_valid(opened.payload, opened.sig, key)
-        return Prepared(envelope, canonical_json(envelope).decode("utf-8"), opened, opened.statement, ok)
+        else:
+            key = None
+        return Prepared(envelope, canonical_json(envelope).decode("utf-8"), opened, opened.statement, ok, key)
+
+    def _current_agreement(self) -> Agreement:
+        """The agreement version in force as far as memory knows (amendments change keys)."""
+        state = self._state
+        return state.evaluator.agreement if state is not None else self.agreement
 
     def append(self, envelopes: Sequence[Any], now: datetime) -> list[Ack | Refusal]:
         """Validate, authorise, durably log and acknowledge each submission, in order."""
@@ -196,11 +212,12 @@ class Log:
                 results.append(item)
                 continue
             entry = Entry(state.size, moment, envelope=item.envelope)
-            rejection = state.evaluator.check(entry, signature_ok=item.signature_ok)
+            ok = item.verdict_under(state.evaluator.agreement)
+            rejection = state.evaluator.check(entry, signature_ok=ok)
             if rejection is not None:
                 results.append(Refusal(rejection.code, rejection.reason, 403))
                 continue
-            state.evaluator.append(entry, signature_ok=item.signature_ok)
+            state.evaluator.append(entry, signature_ok=ok)
             leaf = leaf_hash(entry.leaf_bytes())
             for level, index, value in state.tree.append(leaf):
                 new_nodes[(level, index)] = value
@@ -285,10 +302,15 @@ class Log:
 
     # --- reads --------------------------------------------------------------------------
 
-    def status(self, as_of: datetime) -> Any:
-        """The engine's status of this log as of `as_of` (kept incrementally in memory)."""
+    def status(self, as_of: datetime) -> Status:
+        """The engine's status of this log as of `as_of`: from the state kept incrementally in
+        memory, or — for a moment before the newest entry — evaluated afresh on the prefix."""
         with self._lock, self.engine.connect() as conn, conn.begin():
-            return self._sync(conn).evaluator.status(as_of)
+            state = self._sync(conn)
+            if state.last_time is None or as_of >= state.last_time:
+                return state.evaluator.status(as_of)
+            prefix = list(itertools.takewhile(lambda e: e.integrated_at <= as_of, self._load(conn, 0, state.size)))
+        return evaluate(self.agreement, prefix, as_of, signatures=[True] * len(prefix))
 
     def size(self) -> int:
         with self.engine.connect() as conn:
