@@ -9,33 +9,30 @@ from __future__ import annotations
 
 from typing import Any
 
+from interlock.agreement.check import Report, check_bytes, check_data
 from interlock.agreement.model import Agreement
-from interlock.agreement.yamlsource import SourceProblem, load_yaml_bytes
 from interlock.canonical import document_hash
 from interlock.errors import AgreementError
 
 
-def parse_document(data: Any) -> Agreement:
-    """Parsed JSON/YAML data → `Agreement` with `hash` set; raises `AgreementError`."""
-    from interlock.agreement.check import check_data
-
-    report = check_data(data)
+def _accepted(report: Report) -> Agreement:
     if report.errors:
         first = report.errors[0]
-        raise AgreementError(f"{first.code}: {first.message}", findings=list(report.errors))
+        where = f"line {first.line}, column {first.column}: " if first.line is not None else ""
+        more = f" (and {len(report.errors) - 1} more; run `interlock check`)" if len(report.errors) > 1 else ""
+        raise AgreementError(f"{where}{first.code}: {first.message}{more}", findings=list(report.errors))
     assert report.agreement is not None
     return report.agreement
 
 
+def parse_document(data: Any) -> Agreement:
+    """Parsed JSON/YAML data → `Agreement` with `hash` set; raises `AgreementError`."""
+    return _accepted(check_data(data))
+
+
 def load_agreement(raw: bytes | str) -> Agreement:
-    """YAML (or JSON) bytes → `Agreement`; raises `AgreementError` with findings."""
-    if isinstance(raw, str):
-        raw = raw.encode("utf-8")
-    try:
-        source = load_yaml_bytes(raw)
-    except SourceProblem as problem:
-        raise AgreementError(f"{problem.code}: {problem.message}", findings=[problem]) from None
-    return parse_document(source.data)
+    """YAML (or JSON) bytes → `Agreement`; raises `AgreementError` whose findings have positions."""
+    return _accepted(check_bytes(raw.encode("utf-8") if isinstance(raw, str) else raw))
 
 
 def with_hash(agreement: Agreement, data: Any) -> Agreement:
