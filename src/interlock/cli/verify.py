@@ -18,8 +18,13 @@ from typing import Annotated, Any
 
 import typer
 
-from interlock.cli.app import app, console, err_console, read_input, read_text
+from interlock.cli.app import app, err_console, read_input, read_text
 from interlock.errors import InputFileError, LogVerificationError
+
+
+def _say(line: str) -> None:
+    sys.stdout.write(line + "\n")
+
 
 SourceBuilder = Callable[[dict[str, Any]], Any]
 """options → a `LogSource` (or None when its options are absent)."""
@@ -121,13 +126,14 @@ def verify(
         if close is not None:
             close()
     if not report.log_key_trusted and report.log_key:
-        err_console.print(f"warning: no --log-key given; trusting the key the log names: {report.log_key}")
+        err_console.print(f"warning: no --log-key given; trusting the key the log names: {report.log_key}",
+                          soft_wrap=True, markup=False)
     first = report.first_problem()
     if first is not None:
         more = len(report.problems) - 1
         suffix = f" ({more} more problem{'s' if more != 1 else ''})" if more else ""
         raise LogVerificationError(f"{report.source}: {first}{suffix}", first.index)
-    console.print(
+    _say(
         f"verified {report.source}: {report.size} entries, root {report.root.hex()}, "
         f"{report.checkpoints} checkpoints, {report.cosignatures} witness cosignatures"
     )
@@ -135,7 +141,7 @@ def verify(
         status = report.status.to_json() if hasattr(report.status, "to_json") else report.status
         stages = status.get("stages", {}) if isinstance(status, dict) else {}
         summary = ", ".join(f"{sid} {s.get('state')}" for sid, s in stages.items())
-        console.print(f"status as of {status.get('as_of')}: {summary}" if summary else "status recomputed")
+        _say(f"status as of {status.get('as_of')}: {summary}" if summary else "status recomputed")
     if save_checkpoint is not None:
         if report.latest_note is None:
             raise InputFileError("there is no verified checkpoint to save (give --head with --entries)")
