@@ -108,8 +108,11 @@ class Client:
     def agreement(self, agreement_id: str) -> dict[str, Any]:
         return dict(self._json("GET", self._log(agreement_id)))
 
-    def status(self, agreement_id: str, as_of: str | None = None) -> dict[str, Any]:
-        params = {"as_of": as_of} if as_of else {}
+    def status(self, agreement_id: str, as_of: str | None = None, size: int | None = None) -> dict[str, Any]:
+        """The engine's status as of `as_of` (default now), of the first `size` entries (default all)."""
+        params: dict[str, Any] = {"as_of": as_of} if as_of else {}
+        if size is not None:
+            params["size"] = size
         return dict(self._json("GET", f"{self._log(agreement_id)}/status", params=params))
 
     def obligation(self, agreement_id: str, obligation_id: str, as_of: str | None = None) -> dict[str, Any]:

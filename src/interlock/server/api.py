@@ -24,6 +24,7 @@ from interlock.errors import (
     BadParameterError,
     InterlockError,
     KeyRateLimitedError,
+    ReadOnlyServerError,
     StatementRefusedError,
     UnknownEntryError,
     UnknownObligationError,
@@ -38,6 +39,7 @@ from . import schemas
 from .admission import admit_envelope, check_content_type, read_limited
 from .errors import error_responses
 from .operator import check_authorization
+from .reads import status_of
 from .settings import ServerSettings
 
 AGREEMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -144,7 +146,7 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
 
     @router.post(
         "/agreements/{agreement_id}/entries", status_code=201, response_model=schemas.Ack,
-        responses=error_responses(400, 403, 404, 409, 413, 415, 422, 429),
+        responses=error_responses(400, 403, 404, 405, 409, 413, 415, 422, 429),
         summary="Submit one signed statement (DSSE envelope)",
         openapi_extra={"requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["payload", "payloadType", "signatures"],
@@ -156,6 +158,8 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
         only after the entry is committed.  A refusal writes nothing."""
         logs = request.app.state.logs
         log = await run_in_threadpool(logs.get_log, agreement_id)
+        if logs.read_only:
+            raise ReadOnlyServerError("this server mirrors the log and takes no statements; submit to the log's server")
         check_content_type(request.headers.get("content-type"))
         body = await read_limited(request.stream(), request.headers.get("content-length"), settings.max_body_bytes)
         admitted = admit_envelope(body, _now(request), settings)
@@ -197,9 +201,10 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
     def status(
         request: Request, agreement_id: AgreementId,
         as_of: Annotated[str | None, Query(max_length=64, description="ISO 8601; default now")] = None,
+        size: Annotated[int | None, Query(ge=0, le=MAX_INDEX, description="Only the first `size` entries")] = None,
     ) -> dict[str, Any]:
         log = _log(request, agreement_id)
-        data: dict[str, Any] = log.status(_as_of(request, log.agreement, as_of)).to_json()
+        data: dict[str, Any] = status_of(log, _as_of(request, log.agreement, as_of), size).to_json()
         return data
 
     @router.get(
@@ -216,7 +221,7 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
         if definition is None:
             raise UnknownObligationError(f"{log.agreement.id} has no obligation {obligation_id!r}")
         moment = _as_of(request, log.agreement, as_of)
-        result = log.status(moment)
+        result = status_of(log, moment)
         state = result.obligations.get(obligation_id)
         return {
             "id": obligation_id,

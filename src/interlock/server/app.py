@@ -29,7 +29,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from interlock.errors import AddressRateLimitedError
-from interlock.note import parse_signer_key
+from interlock.note import Signer, parse_signer_key
 
 from .admission import RateLimiter
 from .api import build_api_router
@@ -77,9 +77,23 @@ def create_app(
 ) -> FastAPI:
     """The server for the logs in the database at `store_url`, signing with `log_key` (a note
     signer key `PRIVATE+KEY+name+hexid+base64`).  Raises `NoteKeyError` for a bad key."""
-    settings = settings or ServerSettings()
-    witnesses = witnesses or {}
-    signer = parse_signer_key(log_key)
+    return _build(store_url, parse_signer_key(log_key), witnesses or {}, settings or ServerSettings(), clock)
+
+
+def create_mirror_app(
+    store_url: str, *, settings: ServerSettings | None = None, clock: Callable[[], datetime] = _utc_now
+) -> FastAPI:
+    """The same read API over a mirror's database; every write is refused (`read-only-mirror`)."""
+    return _build(store_url, None, {}, settings or ServerSettings(), clock)
+
+
+def _build(
+    store_url: str,
+    signer: Signer | None,
+    witnesses: dict[str, list[WitnessConfig]],
+    settings: ServerSettings,
+    clock: Callable[[], datetime],
+) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

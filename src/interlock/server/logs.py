@@ -4,7 +4,8 @@
 services) that finds logs other worker processes registered, plus `writer(id)` for the one
 `LogWriter` per log in this process.  Logs are opened with the server's signer key, so they
 can append; a log whose stored verifier key is not the server's key is refused
-(`LogKeyMismatchError`) the first time it is used.
+(`LogKeyMismatchError`) the first time it is used.  Without a signer (a mirror) every log is
+read-only and `writer` refuses with `ReadOnlyServerError`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import threading
 from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
 
-from interlock.errors import UnknownAgreementError, UnknownLogError
+from interlock.errors import ReadOnlyServerError, UnknownAgreementError, UnknownLogError
 from interlock.note import Signer
 from interlock.store import Log, LogInfo, LogWriter, Store
 
@@ -21,7 +22,7 @@ from interlock.store import Log, LogInfo, LogWriter, Store
 class LogRegistry(Mapping[str, Log]):
     """The logs of one `Store`, opened on first use; thread-safe."""
 
-    def __init__(self, store: Store, signer: Signer, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: Store, signer: Signer | None, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.signer = signer
         self.clock = clock
@@ -51,8 +52,15 @@ class LogRegistry(Mapping[str, Log]):
     def infos(self) -> list[LogInfo]:
         return self.store.list_logs()
 
+    @property
+    def read_only(self) -> bool:
+        """True for a mirror: logs are opened without a signer key and take no statements."""
+        return self.signer is None
+
     def writer(self, log_id: str) -> LogWriter:
         """This process's group-commit writer for the log (created on first use)."""
+        if self.signer is None:
+            raise ReadOnlyServerError("this server mirrors the log and takes no statements; submit to the log's server")
         with self._lock:
             if self._closed:
                 raise RuntimeError("the server is shutting down")
