@@ -434,3 +434,16 @@ class KeyMismatchError(InterlockError):
 class AuthorMismatchError(InterlockError):
     code = "author-key-mismatch"
     explanation = "The key is registered to another participant than the --author given."
+
+
+# --- analysis (sequencing, exposure) ------------------------------------------------------
+
+
+class ValuesError(InterlockError):
+    code = "bad-values-file"
+    explanation = "The VALUES file must follow docs/analysis.md (values: 1, parties, reversible, ...)."
+
+
+class CompareError(InterlockError):
+    code = "drafts-not-comparable"
+    explanation = "Two drafts can be compared only when they name the same parties."

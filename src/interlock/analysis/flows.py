@@ -1,0 +1,150 @@
+"""From a simulated run to valued steps: who hands what to whom, at what cost and value.
+
+Rules (docs/analysis.md, "Modelling"):
+- the receivers of an obligation are the parties in its `to` (never its debtor); an
+  obligation whose `to` names no party and no guarantor benefits every other party;
+- a party's obligation whose `to` names only guarantors is an escrow *deposit*: covered,
+  not yet in the other side's hands;
+- a guarantor's obligation is the *release* of a deposit when its quantity is `per` that
+  deposit, or when exactly one party deposits with that guarantor in the same unit; the
+  depositor's covered value then becomes exposed, in proportion to the units released.
+  Any other guarantor (or monitor, mediator) obligation is a *contribution*;
+- refrain obligations are not transfers and never become steps;
+- costs count `1 − reversible` of the giver's value; values are each receiver's own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from interlock.agreement.model import Agreement, Obligation
+from interlock.analysis.run import Run, TrancheId
+from interlock.analysis.steps import Step, StepKind, Terms
+from interlock.analysis.values import Valuation
+
+
+def recipients(agreement: Agreement, ob: Obligation) -> tuple[list[str], list[str]]:
+    """(receiving parties, receiving guarantors) of `ob`."""
+    roles = {p.id: p.role for p in agreement.parties}
+    to = [x for x in ob.to if x != ob.by]
+    parties = [x for x in to if roles.get(x) == "party"]
+    guarantors = [x for x in to if roles.get(x) == "guarantor"]
+    if not parties and not guarantors:
+        parties = [p.id for p in agreement.parties if p.role == "party" and p.id != ob.by]
+    return parties, guarantors
+
+
+def receivers_of(agreement: Agreement, ob: Obligation) -> list[str]:
+    """The parties that gain value from `ob` (none for an escrow deposit)."""
+    parties, guarantors = recipients(agreement, ob)
+    if _role(agreement, ob.by) == "party" and not parties and guarantors:
+        return []
+    return parties
+
+
+def is_deposit(agreement: Agreement, ob: Obligation) -> bool:
+    parties, guarantors = recipients(agreement, ob)
+    return _role(agreement, ob.by) == "party" and not parties and bool(guarantors)
+
+
+def released_deposit(agreement: Agreement, ob: Obligation) -> Obligation | None:
+    """The deposit a guarantor's obligation releases, if it is a release (see module doc)."""
+    if _role(agreement, ob.by) != "guarantor" or ob.kind == "refrain":
+        return None
+    deposits = [
+        d for _, d in agreement.obligations()
+        if is_deposit(agreement, d) and ob.by in d.to and d.id != ob.id
+    ]
+    if ob.quantity is not None and ob.quantity.per:
+        return next((d for d in deposits if d.id == ob.quantity.per), None)
+    unit = ob.quantity.unit if ob.quantity is not None else None
+    same = [d for d in deposits if d.quantity is not None and d.quantity.unit == unit and unit]
+    return same[0] if len({d.by for d in same}) == 1 and len(same) == 1 else None
+
+
+def _role(agreement: Agreement, pid: str) -> str | None:
+    party = agreement.party(pid)
+    return party.role if party else None
+
+
+def unit_totals(run: Run) -> dict[str, float]:
+    """Units each obligation delivers in the run (the equal-weights denominator)."""
+    totals: dict[str, float] = {}
+    for t in run.tranches:
+        totals[t.obligation] = totals.get(t.obligation, 0.0) + t.units
+    return totals
+
+
+def build_steps(
+    agreement: Agreement, run: Run, valuation: Valuation,
+    totals: Mapping[str, float] | None = None,
+) -> list[Step]:
+    """The run's tranches as valued steps, in event order.
+
+    `totals` fixes the equal-weights denominators (pass the nominal run's for a
+    counterfactual, so that weights do not change when fewer tranches are delivered).
+    """
+    totals = dict(totals) if totals is not None else unit_totals(run)
+    index_of: dict[TrancheId, int] = {t.id: i for i, t in enumerate(run.tranches)}
+    deposit_cost: dict[str, float] = {}
+    steps: list[Step] = []
+    for i, t in enumerate(run.tranches):
+        ob = agreement.obligation(t.obligation)
+        assert ob is not None
+        total = totals.get(ob.id, 0.0) or t.units
+        parties, guarantors = recipients(agreement, ob)
+        kind: StepKind
+        sender: str | None
+        escrow: str | None = None
+        cost = 0.0
+        deposit = released_deposit(agreement, ob)
+        if _role(agreement, ob.by) == "party":
+            sender = ob.by
+            cost = valuation.worth(ob.by, ob.id, t.units, total) * valuation.keep(ob.id)
+            if parties:
+                kind = "handover"
+            else:
+                kind, escrow, parties = "deposit", guarantors[0], []
+                deposit_cost[ob.id] = deposit_cost.get(ob.id, 0.0) + cost
+        elif deposit is not None:
+            kind, sender = "release", deposit.by
+            parties = [p for p in parties if p != deposit.by] or parties
+            cost = _released_cost(agreement, valuation, deposit, totals) * (t.units / total)
+        else:
+            kind, sender = "contribution", None
+        receives = {p: valuation.worth(p, ob.id, t.units, total) for p in parties}
+        requires = frozenset(index_of[d] for d in t.why.deps if d in index_of and index_of[d] != i)
+        steps.append(Step(
+            index=i, obligation=ob.id, tranche=t.number, giver=ob.by, sender=sender, kind=kind,
+            cost=cost, receives=receives, at=t.at, verified_at=t.verified_at, depth=t.depth,
+            units=t.units, unit=ob.quantity.unit if ob.quantity else None, escrow=escrow,
+            requires=requires,
+        ))
+    return steps
+
+
+def _released_cost(
+    agreement: Agreement, valuation: Valuation, deposit: Obligation, totals: Mapping[str, float]
+) -> float:
+    """The depositor's whole cost of `deposit` (what releasing all of it exposes)."""
+    total = totals.get(deposit.id, 0.0)
+    if total <= 0:
+        return 0.0
+    return valuation.worth(deposit.by, deposit.id, total, total) * valuation.keep(deposit.id)
+
+
+def obligation_terms(agreement: Agreement) -> dict[str, Terms]:
+    """Per obligation: does it have a deadline, a consequence, a guarantor watching?"""
+    roles = {p.id: p.role for p in agreement.parties}
+    out: dict[str, Terms] = {}
+    for _, ob in agreement.obligations():
+        on = ob.on_breach
+        deadline = ob.due is not None or ob.kind == "rate"
+        consequence = on is not None and bool(on.suspend or on.notify)
+        guarded = on is not None and any(roles.get(n) == "guarantor" for n in on.notify)
+        out[ob.id] = Terms(deadline, consequence, guarded)
+    return out
+
+
+def steps_of(steps: Sequence[Step], party: str) -> list[Step]:
+    return [s for s in steps if s.sender == party]

@@ -1,0 +1,166 @@
+"""`analyse(agreement, valuation, mode)`: the whole sequencing analysis of one plan.
+
+Simulate the nominal run, value its steps, then compute exposure, defection and structure.
+Counterfactuals for temptation simulate the plan again with one side's later tranches
+withheld, against the nominal run's horizon and equal-weights denominators, so that only
+what the stop changes is counted.  Pure: the start moment comes from the valuation, the
+caller, the plan's earliest fixed time, or `DEFAULT_START` — never from a clock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from interlock.agreement.model import After, AfterEach, Agreement, AllOf, AnyOf, At, Condition, Party, Verify
+from interlock.analysis import defection, exposure, structure
+from interlock.analysis.defection import Outcome, PartyDefection
+from interlock.analysis.exposure import PartyExposure
+from interlock.analysis.flows import build_steps, obligation_terms, unit_totals
+from interlock.analysis.moments import verifiable
+from interlock.analysis.run import Mode, Run, Scenario
+from interlock.analysis.schedule import Oracle, local_oracle, simulate
+from interlock.analysis.steps import Step
+from interlock.analysis.values import EQUAL, Valuation
+from interlock.timeutil import parse_timestamp
+
+DEFAULT_START = "2000-01-01T00:00:00"
+ASSUMED_MONITOR = "assumed-monitor"
+
+
+@dataclass(frozen=True)
+class Analysis:
+    agreement: Agreement
+    """The plan as written (structure findings are about it)."""
+    mode: Mode
+    valuation: Valuation
+    sides: tuple[str, ...]
+    run: Run
+    steps: tuple[Step, ...]
+    exposure: dict[str, PartyExposure]
+    defection: dict[str, PartyDefection]
+    structure: structure.Structure
+    assumed: tuple[str, ...] = ()
+    """Obligations given an assumed monitor for this what-if (`assume_monitor`)."""
+
+    @property
+    def equal_weights(self) -> tuple[str, ...]:
+        return tuple(p for p in self.sides if not self.valuation.valued(p))
+
+    def name(self, party: str) -> str:
+        p = self.agreement.party(party)
+        return p.name if p else party
+
+
+def sides(agreement: Agreement) -> tuple[str, ...]:
+    """The parties whose exposure is measured (role `party`), in file order."""
+    return tuple(p.id for p in agreement.parties if p.role == "party")
+
+
+def _times(c: Condition | None) -> Iterator[str]:
+    if isinstance(c, At):
+        yield c.at
+    elif isinstance(c, After):
+        yield from _times(c.after)
+    elif isinstance(c, AllOf | AnyOf):
+        for x in c.all_ if isinstance(c, AllOf) else c.any_:
+            yield from _times(x)
+
+
+def default_start(agreement: Agreement) -> datetime:
+    """The plan's earliest fixed time (`at:`), else `DEFAULT_START` in its timezone."""
+    found: list[datetime] = []
+    for stage in agreement.stages:
+        conds: list[Condition | None] = [stage.opens]
+        for ob in stage.obligations:
+            conds += [ob.starts, ob.window.from_ if ob.window else None,
+                      ob.window.until if ob.window else None]
+            if ob.due is not None and not isinstance(ob.due, AfterEach):
+                conds.append(ob.due)
+        for c in conds:
+            found += [parse_timestamp(t, agreement.timezone) for t in _times(c)]
+    return min(found) if found else parse_timestamp(DEFAULT_START, agreement.timezone)
+
+
+def scenario_for(
+    agreement: Agreement, valuation: Valuation, mode: Mode, start: datetime | None = None,
+) -> Scenario:
+    begin = start or valuation.start or default_start(agreement)
+    return Scenario(
+        start=begin, mode=mode, lags=dict(valuation.lags), default_lag=valuation.default_lag,
+        horizon=begin + valuation.horizon if valuation.horizon is not None else None,
+    )
+
+
+def with_assumed_monitor(agreement: Agreement) -> tuple[Agreement, tuple[str, ...]]:
+    """What-if: a neutral monitor verifies (quorum 1) every obligation nobody can verify.
+
+    Returns the changed copy (same hash: it only ever feeds a simulation) and the obligations
+    it changed.  The plan as written is unchanged; its findings still say who verifies what.
+    """
+    missing = [ob.id for _, ob in agreement.obligations() if not verifiable(agreement, ob)]
+    if not missing:
+        return agreement, ()
+    taken = {p.id for p in agreement.parties}
+    name = ASSUMED_MONITOR
+    while name in taken:
+        name += "-x"
+    monitor = Party(id=name, name="Assumed monitor (what-if)", role="monitor")
+    stages = [
+        st.model_copy(update={"obligations": [
+            ob.model_copy(update={"verify": Verify(by=[name], quorum=1)}) if ob.id in missing else ob
+            for ob in st.obligations
+        ]})
+        for st in agreement.stages
+    ]
+    copy = agreement.model_copy(update={"parties": [*agreement.parties, monitor], "stages": stages})
+    return copy, tuple(missing)  # model_copy keeps the private hash
+
+
+def analyse(
+    agreement: Agreement, valuation: Valuation = EQUAL, mode: Mode = "optimistic", *,
+    start: datetime | None = None, oracle: Oracle | None = None, assume_monitor: bool = False,
+) -> Analysis:
+    """The analysis of `agreement`.  Never raises for an agreement the loader accepted.
+
+    `oracle` defaults to the engine (`interlock.analysis.synthetic.engine_oracle`), so the
+    moments of the run are the engine's; `local_oracle` is the faster local reading.
+    """
+    if oracle is None:
+        from interlock.analysis.synthetic import engine_oracle
+
+        oracle = engine_oracle
+    plan, assumed = with_assumed_monitor(agreement) if assume_monitor else (agreement, ())
+    scenario = scenario_for(plan, valuation, mode, start)
+    run = simulate(plan, scenario, oracle)
+    return analyse_run(agreement, valuation, run, oracle, plan=plan, assumed=assumed)
+
+
+def analyse_run(
+    agreement: Agreement, valuation: Valuation, run: Run, oracle: Oracle = local_oracle, *,
+    plan: Agreement | None = None, assumed: tuple[str, ...] = (),
+) -> Analysis:
+    """The metrics of an already simulated `run` of `plan` (by default `agreement` itself)."""
+    written, agreement = agreement, plan or agreement
+    totals = unit_totals(run)
+    steps = build_steps(agreement, run, valuation, totals)
+    parties = sides(agreement)
+    terms = obligation_terms(agreement)
+    nominal_breaches = {b.obligation for b in run.breaches}
+    frozen = replace(run.scenario, horizon=run.horizon)
+
+    def counterfactual(party: str, kept: frozenset[int]) -> Outcome:
+        ids = frozenset((s.obligation, s.tranche) for s in steps if s.index in kept)
+        other = simulate(agreement, replace(frozen, allowed={party: ids}), oracle)
+        new = tuple(b for b in other.breaches if b.obligation not in nominal_breaches)
+        return Outcome(tuple(build_steps(agreement, other, valuation, totals)), new)
+
+    return Analysis(
+        agreement=written, mode=run.scenario.mode, valuation=valuation, sides=parties, run=run,
+        steps=tuple(steps),
+        exposure=exposure.analyse(steps, parties, terms),
+        defection=defection.analyse(steps, parties, counterfactual, valuation.penalties),
+        structure=structure.analyse(written, run),
+        assumed=assumed,
+    )

@@ -1,0 +1,284 @@
+"""`--suggest`: orders and changes that lower the sides' maximum exposure.
+
+Four kinds of proposal, each evaluated with the full exposure metrics:
+
+- **reorder** — another order of the handovers that the plan's own constraints allow (a step
+  never precedes a step it waits on, nor an earlier tranche of its own obligation).  The
+  run keeps its pace: the new order takes the old order's moments slot by slot, each step
+  keeping its own verification lag.  Every allowed order is tried when there are at most
+  `EXHAUSTIVE_LIMIT` of them; above that a beam search (width `BEAM`) scores prefixes;
+- **split** — an obligation delivered in more, smaller tranches (the plan simulated again
+  with `tranches` × 2, 3, 4, so that proportional answers follow);
+- **escrow** — an obligation handed to a guarantor instead, released to its receiver when the
+  receiver's next delivery back is verified (needs a guarantor in the plan);
+- **swap** — two adjacent handovers of different sides exchanged although one waits on the
+  other: it needs that condition changed, and says which.
+
+A proposal is kept when no side's maximum exposure rises and at least one side's falls;
+`lowers_both` marks those that lower every exposed side's.  Pure; never raises.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from itertools import pairwise
+from typing import Any, Literal
+
+from interlock.agreement.model import Agreement
+from interlock.analysis import exposure
+from interlock.analysis.exposure import EPS, PartyExposure, pct
+from interlock.analysis.flows import build_steps, obligation_terms, unit_totals
+from interlock.analysis.pipeline import Analysis
+from interlock.analysis.report import num
+from interlock.analysis.schedule import simulate
+from interlock.analysis.steps import Step, total_cost
+
+EXHAUSTIVE_LIMIT = 5000
+BEAM = 16
+KEEP = 10
+Kind = Literal["reorder", "split", "escrow", "swap"]
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: Kind
+    description: str
+    steps: tuple[Step, ...]
+    exposure: Mapping[str, PartyExposure]
+    lowers_both: bool
+    needs_change: tuple[str, ...] = ()
+
+    def max_pct(self) -> dict[str, float | None]:
+        return {p: e.max_pct for p, e in self.exposure.items()}
+
+
+def peaks(steps: Sequence[Step], parties: Sequence[str]) -> dict[str, float]:
+    """Each side's maximum exposure in % of its own total (0 when it hands over nothing)."""
+    out = {}
+    curves = exposure.curves(steps, parties)
+    for p in parties:
+        total = total_cost(steps, p)
+        top = max((pt.exposure for pt in curves[p]), default=0.0)
+        out[p] = pct(top, total) or 0.0
+    return out
+
+
+def _improves(base: Mapping[str, float], new: Mapping[str, float]) -> tuple[bool, bool]:
+    """(Pareto improvement, lowers every exposed side)."""
+    worse = any(new[p] > base[p] + 1e-6 for p in base)
+    better = [new[p] < base[p] - 1e-6 for p in base if base[p] > EPS]
+    return (not worse and any(better)), (not worse and bool(better) and all(better))
+
+
+def _objective(values: Mapping[str, float]) -> tuple[float, float]:
+    return (max(values.values(), default=0.0), sum(values.values()))
+
+
+# --- reorder -------------------------------------------------------------------------------
+
+
+def _closure(steps: Sequence[Step], movable: Sequence[int]) -> dict[int, set[int]]:
+    """For each movable step, the movable steps that must come before it."""
+    by = {s.index: s for s in steps}
+    before: dict[int, set[int]] = {}
+
+    def ancestors(i: int, seen: set[int]) -> set[int]:
+        for r in by[i].requires:
+            if r not in seen:
+                seen.add(r)
+                ancestors(r, seen)
+        return seen
+
+    mov = set(movable)
+    for i in movable:
+        need = ancestors(i, set()) & mov
+        s = by[i]
+        need |= {j for j in mov if by[j].obligation == s.obligation and by[j].tranche < s.tranche}
+        before[i] = need
+    return before
+
+
+def _retime(steps: Sequence[Step], movable: Sequence[int], order: Sequence[int]) -> list[Step]:
+    by = {s.index: s for s in steps}
+    slots = [(by[i].at, by[i].depth) for i in movable]
+    changed = {}
+    for (at, depth), i in zip(slots, order, strict=True):
+        s = by[i]
+        lag = (s.verified_at - s.at) if s.verified_at is not None else None
+        changed[i] = replace(s, at=at, depth=depth, verified_at=None if lag is None else at + lag)
+    return [changed.get(s.index, s) for s in steps]
+
+
+def _orders(before: Mapping[int, set[int]], items: Sequence[int], limit: int) -> Iterator[list[int]]:
+    """Linear extensions in lexicographic order (at most `limit` + 1 are produced)."""
+    produced = 0
+    path: list[int] = []
+    placed: set[int] = set()
+
+    def walk() -> Iterator[list[int]]:
+        nonlocal produced
+        if produced > limit:
+            return
+        if len(path) == len(items):
+            produced += 1
+            yield list(path)
+            return
+        for i in items:
+            if i not in placed and before[i] <= placed:
+                path.append(i)
+                placed.add(i)
+                yield from walk()
+                placed.discard(i)
+                path.pop()
+
+    yield from walk()
+
+
+def _beam(steps: Sequence[Step], parties: Sequence[str], movable: Sequence[int],
+          before: Mapping[int, set[int]]) -> list[list[int]]:
+    fixed = [s for s in steps if s.index not in set(movable)]
+    by = {s.index: s for s in steps}
+    slots = [(by[i].at, by[i].depth) for i in movable]
+    beam: list[list[int]] = [[]]
+    for depth in range(len(movable)):
+        scored = []
+        for prefix in beam:
+            placed = set(prefix)
+            for i in movable:
+                if i in placed or not before[i] <= placed:
+                    continue
+                cand = [*prefix, i]
+                trial = list(fixed)
+                for (at, d), j in zip(slots[: depth + 1], cand, strict=True):
+                    s = by[j]
+                    lag = (s.verified_at - s.at) if s.verified_at is not None else None
+                    trial.append(replace(s, at=at, depth=d, verified_at=None if lag is None else at + lag))
+                scored.append((_objective(peaks(trial, parties)), cand))
+        scored.sort(key=lambda x: (x[0], x[1]))
+        beam = [c for _, c in scored[:BEAM]]
+    return beam
+
+
+def reorders(a: Analysis, fixed_kinds: Sequence[str] = ("rate",)) -> list[tuple[list[Step], list[int]]]:
+    kinds = {ob.id: ob.kind for _, ob in a.agreement.obligations()}
+    movable = [s.index for s in a.steps if s.kind == "handover" and kinds.get(s.obligation) not in fixed_kinds]
+    if len(movable) < 2:
+        return []
+    before = _closure(a.steps, movable)
+    orders = list(_orders(before, movable, EXHAUSTIVE_LIMIT))
+    if len(orders) > EXHAUSTIVE_LIMIT:
+        orders = _beam(a.steps, a.sides, movable, before)
+    out = []
+    for order in orders:
+        if order != movable:
+            out.append((_retime(a.steps, movable, order), order))
+    return out
+
+
+# --- split, escrow, swap ---------------------------------------------------------------------
+
+
+def _with_tranches(agreement: Agreement, oid: str, count: int) -> Agreement:
+    stages = []
+    for st in agreement.stages:
+        obs = [ob.model_copy(update={"tranches": count}) if ob.id == oid else ob for ob in st.obligations]
+        stages.append(st.model_copy(update={"obligations": obs}))
+    return agreement.model_copy(update={"stages": stages})
+
+
+def splits(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
+    for _, ob in a.agreement.obligations():
+        q = ob.quantity
+        if ob.kind != "deliver" or q is None or q.per or q.amount is None:
+            continue
+        now = ob.tranches or 1
+        for factor in (2, 3, 4):
+            count = now * factor
+            if q.amount < count:
+                break
+            variant = _with_tranches(a.agreement, ob.id, count)
+            run = simulate(variant, a.run.scenario)
+            steps = build_steps(variant, run, a.valuation, unit_totals(run))
+            yield f"deliver {ob.id} in {count} tranches instead of {now}", steps
+
+
+def escrows(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
+    guarantor = next((p.id for p in a.agreement.parties if p.role == "guarantor"), None)
+    if guarantor is None:
+        return
+    for oid in dict.fromkeys(s.obligation for s in a.steps if s.kind == "handover" and s.sender):
+        steps = list(a.steps)
+        extra: list[Step] = []
+        ok = True
+        for s in [x for x in steps if x.obligation == oid]:
+            back = next((r for r in steps if (r.at, r.depth, r.index) > (s.at, s.depth, s.index)
+                         and r.sender in s.receives and s.sender in r.receives and r.verified_at), None)
+            if back is None or back.verified_at is None:
+                ok = False
+                break
+            lag = (s.verified_at - s.at) if s.verified_at else timedelta(0)
+            steps[s.index] = replace(s, kind="deposit", escrow=guarantor, receives={})
+            extra.append(replace(s, index=len(steps) + len(extra), kind="release", giver=guarantor,
+                                 at=back.verified_at, verified_at=back.verified_at + lag,
+                                 depth=back.depth + 1, requires=frozenset({back.index})))
+        if ok and extra:
+            yield f"hand {oid} to {guarantor} in escrow, released when the receiver's next delivery is verified", \
+                steps + extra
+
+
+def swaps(a: Analysis) -> Iterator[tuple[str, list[Step], tuple[str, ...]]]:
+    moving = [s for s in a.steps if s.kind == "handover"]
+    for x, y in pairwise(moving):
+        if x.sender == y.sender or x.obligation == y.obligation:
+            continue
+        if x.index not in y.requires:
+            continue
+        steps = list(a.steps)
+        steps[x.index] = replace(x, at=y.at, depth=y.depth,
+                                 verified_at=(y.at + (x.verified_at - x.at)) if x.verified_at else None)
+        steps[y.index] = replace(y, at=x.at, depth=x.depth, requires=y.requires - {x.index},
+                                 verified_at=(x.at + (y.verified_at - y.at)) if y.verified_at else None)
+        yield (f"let {y.label()} precede {x.label()} (it now waits for it)", steps, (y.obligation,))
+
+
+def suggest(a: Analysis) -> list[Suggestion]:
+    """Proposals that lower a side's maximum exposure without raising another's, best first."""
+    base = peaks(a.steps, a.sides)
+    terms = obligation_terms(a.agreement)
+    found: list[tuple[tuple[bool, tuple[float, float], str], Suggestion]] = []
+    seen: set[tuple[Any, ...]] = set()
+
+    def consider(kind: Kind, text: str, steps: Sequence[Step], needs: tuple[str, ...] = ()) -> None:
+        new = peaks(steps, a.sides)
+        keep, both = _improves(base, new)
+        signature = (kind, tuple(round(new[p], 6) for p in a.sides))
+        if not keep or signature in seen:
+            return
+        seen.add(signature)
+        full = exposure.analyse(steps, a.sides, terms)
+        found.append(((not both, _objective(new), text), Suggestion(kind, text, tuple(steps), full, both, needs)))
+
+    for steps, order in reorders(a):
+        labels = {s.index: s.label() for s in a.steps}
+        consider("reorder", "order the handovers as: " + ", ".join(labels[i] for i in order), steps)
+    for text, steps in splits(a):
+        consider("split", text, steps)
+    for text, steps in escrows(a):
+        consider("escrow", text, steps)
+    for text, steps, needs in swaps(a):
+        consider("swap", text, steps, needs)
+    found.sort(key=lambda x: x[0])
+    return [s for _, s in found[:KEEP]]
+
+
+def suggestions_json(found: Sequence[Suggestion]) -> list[dict[str, Any]]:
+    return [
+        {"kind": s.kind, "description": s.description, "lowers_both": s.lowers_both,
+         "needs_condition_change_for": list(s.needs_change),
+         "max_exposure_pct": {p: num(v) for p, v in s.max_pct().items()},
+         "integral_pct_days": {p: num(e.integral_pct) for p, e in s.exposure.items()},
+         "trust_steps": {p: len(e.trust_steps) for p, e in s.exposure.items()}}
+        for s in found
+    ]
