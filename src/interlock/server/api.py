@@ -52,15 +52,15 @@ AGREEMENT_TYPES = (
 MAX_AS_OF_AHEAD = timedelta(days=5 * 366)
 MIN_AS_OF = datetime(2000, 1, 1, tzinfo=UTC)
 ENGINE_STATUS = {
-    # 400: the envelope itself is malformed
-    "bad-envelope": 400,
+    # 400: the envelope or the statement is malformed
+    "bad-envelope": 400, "bad-statement": 400,
     # 403: the signer may not say this
     "bad-signature": 403, "unknown-key": 403, "foreign-key": 403, "key-mismatch": 403, "wrong-role": 403,
     "self-verification": 403, "not-debtor": 403, "not-resolver": 403, "not-creditor": 403,
     # 409: conflicts with what the log already holds
     "reused-nonce": 409, "not-in-force": 409,
     # 422: well-formed but meaningless for this agreement
-    "wrong-agreement": 422, "bad-statement": 422, "unknown-obligation": 422, "bad-reference": 422,
+    "wrong-agreement": 422, "unknown-obligation": 422, "bad-reference": 422,
     "wrong-kind": 422, "not-disputable": 422, "no-deadline": 422, "bad-amendment": 422,
 }
 
