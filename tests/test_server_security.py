@@ -17,6 +17,10 @@ from typing import Any
 
 import httpx
 import pytest
+
+from interlock.server.operator import authorization_header
+from interlock.store import Store
+from interlock.timeutil import format_timestamp
 from serverkit import (
     AGREEMENT,
     AGREEMENT_ID,
@@ -31,10 +35,6 @@ from serverkit import (
     signed,
     start_server,
 )
-
-from interlock.server.operator import authorization_header
-from interlock.store import Store
-from interlock.timeutil import format_timestamp
 
 ENTRIES = f"/v1/agreements/{AGREEMENT_ID}/entries"
 BODY_LIMIT = 4096
