@@ -142,13 +142,13 @@ class Proc:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                line = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
+                got = self._queue.get(timeout=max(0.01, deadline - time.monotonic()))
             except queue.Empty:
                 break
-            if line is None:
+            if got is None:
                 break
-            if line.startswith(prefix):
-                return line
+            if got.startswith(prefix):
+                return got
         raise AssertionError(f"{self.name} printed no {prefix!r} line; stderr:\n{self.stderr()[-3000:]}")
 
     def started(self, timeout: float = 30.0) -> Proc:
