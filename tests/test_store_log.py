@@ -15,6 +15,8 @@ from typing import Any
 
 import pytest
 import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from interlock import tlog
 from interlock.checkpoint import cosign_checkpoint, cosigner_vkey, open_checkpoint
@@ -28,6 +30,7 @@ from interlock.errors import (
 )
 from interlock.note import new_signer_key, split_note
 from interlock.store import Ack, LogWriter, Refusal, Store
+from interlock.store.log import canonical_envelope, leaf_bytes
 from pg import T0, adoptions, log_signer_key, northland_agreement, signed
 
 EMPTY = bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -277,3 +280,19 @@ def test_a_second_process_view_catches_up(db_url: str, log: Any) -> None:
     status = log.status(T0 + timedelta(days=1))
     adopted_at = status.to_json()["adopted_at"] if hasattr(status, "to_json") else None
     assert adopted_at == "2026-03-03T08:00:00Z"
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    payload=st.text(max_size=40), kind=st.text(max_size=20), keyid=st.text(max_size=20), sig=st.text(max_size=20),
+    extra=st.booleans(),
+)
+def test_canonical_envelope_is_rfc8785(payload: str, kind: str, keyid: str, sig: str, extra: bool) -> None:
+    """The store's fast path writes exactly what the RFC 8785 library writes, for any strings."""
+    envelope: dict[str, Any] = {"payload": payload, "payloadType": kind, "signatures": [{"keyid": keyid, "sig": sig}]}
+    if extra:
+        envelope["signatures"][0]["extra"] = [1, "é"]
+    text = canonical_envelope(envelope)
+    assert text.encode() == rfc8785.dumps(envelope)
+    when = "2026-03-03T08:00:00Z"
+    assert leaf_bytes(text, when) == rfc8785.dumps({"integrated_at": when, "envelope": envelope})

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -52,7 +53,6 @@ from interlock.store.schema import checkpoints, cosignatures, entries, logs, nod
 from interlock.timeutil import format_timestamp, parse_timestamp
 from interlock.tlog import (
     CompactRange,
-    SubtreeReader,
     consistency_proof_from,
     inclusion_proof_from,
     leaf_hash,
@@ -106,6 +106,33 @@ def registered_key(agreement: Agreement, statement: dict[str, Any]) -> bytes | N
     return None
 
 
+_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\\': JSON writes it verbatim
+
+
+def canonical_envelope(envelope: dict[str, Any]) -> str:
+    """RFC 8785 text of an envelope (shape already checked by `open_envelope`).
+
+    Fast path: for the usual envelope — three keys, one signature with keyid and sig, every
+    string printable ASCII without quote or backslash — RFC 8785 is the sorted, spaceless
+    JSON Python writes; anything else goes through the `rfc8785` library."""
+    signatures = envelope.get("signatures")
+    if (
+        len(envelope) == 3
+        and isinstance(signatures, list) and len(signatures) == 1
+        and isinstance(signatures[0], dict) and set(signatures[0]) == {"keyid", "sig"}
+        and all(isinstance(v, str) and _PLAIN.fullmatch(v)
+                for v in (envelope.get("payload"), envelope.get("payloadType"), *signatures[0].values()))
+    ):
+        return json.dumps(envelope, sort_keys=True, separators=(",", ":"))
+    return canonical_json(envelope).decode("utf-8")
+
+
+def leaf_bytes(envelope_json: str, integrated_at: str) -> bytes:
+    """RFC 8785 of {"integrated_at", "envelope"} from the envelope's canonical text (keys in
+    RFC 8785 order: "envelope" < "integrated_at"; the timestamp is plain ASCII)."""
+    return f'{{"envelope":{envelope_json},"integrated_at":"{integrated_at}"}}'.encode()
+
+
 def row_to_entry(row: Any) -> Entry:
     return Entry(row.idx, parse_timestamp(row.integrated_at), envelope=json.loads(row.envelope))
 
@@ -140,7 +167,7 @@ class Log:
             ok = signature_valid(opened.payload, opened.sig, key)
         else:
             key = None
-        return Prepared(envelope, canonical_json(envelope).decode("utf-8"), opened, opened.statement, ok, key)
+        return Prepared(envelope, canonical_envelope(envelope), opened, opened.statement, ok, key)
 
     def _current_agreement(self) -> Agreement:
         """The agreement version in force as far as memory knows (amendments change keys)."""
@@ -187,10 +214,12 @@ class Log:
             state.checkpoint = StoredCheckpoint(size, root, note, when)
             state.last_time = moment
 
-            def proofs(reader: SubtreeReader) -> list[list[bytes]]:
-                return [inclusion_proof_from(reader, index, size) for _, index in accepted]
-
-            all_proofs = tree.compute(conn, self.id, proofs, new_nodes)
+            # Every subtree older than the batch that any of its proofs needs is on the proof
+            # path of the batch's first entry, so one fetch for that proof serves them all.
+            first = accepted[0][1]
+            tree.compute(conn, self.id, lambda r: inclusion_proof_from(r, first, size), new_nodes)
+            reader = tree.MapReader(new_nodes, self.id)
+            all_proofs = [inclusion_proof_from(reader, index, size) for _, index in accepted]
         # committed: now, and only now, acknowledge
         for (position, index), proof in zip(accepted, all_proofs, strict=True):
             results[position] = Ack(index, when, size, note, tuple(proof))
@@ -218,7 +247,7 @@ class Log:
                 results.append(Refusal(rejection.code, rejection.reason, 403))
                 continue
             state.evaluator.append(entry, signature_ok=ok)
-            leaf = leaf_hash(entry.leaf_bytes())
+            leaf = leaf_hash(leaf_bytes(item.envelope_json, when))
             for level, index, value in state.tree.append(leaf):
                 new_nodes[(level, index)] = value
             statement = item.statement

@@ -38,7 +38,9 @@ class _Recorder:
         return found
 
 
-class _MapReader:
+class MapReader:
+    """A `SubtreeReader` over a dict; a missing subtree means the stored tree is broken."""
+
     def __init__(self, known: dict[Key, bytes], log_id: str) -> None:
         self.known = known
         self.log_id = log_id
@@ -84,7 +86,7 @@ def compute(
     function(recorder)
     if recorder.missing:
         have.update(fetch_subtrees(conn, log_id, recorder.missing))
-    return function(_MapReader(have, log_id))
+    return function(MapReader(have, log_id))
 
 
 class DatabaseReader:
@@ -95,6 +97,6 @@ class DatabaseReader:
         self.log_id = log_id
 
     def subtree(self, level: int, index: int) -> bytes:
-        return _MapReader(fetch_subtrees(self.conn, self.log_id, [(level, index)]), self.log_id).subtree(
+        return MapReader(fetch_subtrees(self.conn, self.log_id, [(level, index)]), self.log_id).subtree(
             level, index
         )
