@@ -47,6 +47,14 @@ class Moment:
         return Moment(at, merge(self.because, other.because))
 
 
+def earliest(moments: list[Moment]) -> Moment | None:
+    """The earliest of `moments`, because of every one of them at that time (order-free)."""
+    if not moments:
+        return None
+    first = min(m.at for m in moments)
+    return Moment(first, merge(*(m.because for m in moments if m.at == first)))
+
+
 def merge(*groups: tuple[int, ...] | list[int]) -> tuple[int, ...]:
     """Sorted union of index groups."""
     out: set[int] = set()

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from interlock.agreement.model import AfterEach, Obligation
 from interlock.engine.claims import Claim
 from interlock.engine.ledger import ClaimView
-from interlock.engine.moments import Moment, merge
+from interlock.engine.moments import Moment, earliest, merge
 from interlock.engine.status import Fact, PeriodStatus, TrancheStatus
 
 
@@ -271,7 +271,8 @@ def evaluate_proportional(
     out.because = merge(*(t.because for t in tranches))
     out.facts.append(Fact("proportional", ref=ob.quantity.per, amount=out.required))
     if breaches:
-        first = min(breaches, key=lambda m: m.at)
+        first = earliest(breaches)
+        assert first is not None
         out.state, out.since, out.breach = "breached", first.at, first
     elif any_open or base_settled is None:
         out.state, out.since = "active", start.at

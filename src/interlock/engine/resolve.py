@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from interlock.agreement.model import Obligation
 from interlock.engine.ledger import Act, ClaimView, Ledger
-from interlock.engine.moments import Moment, merge, moment
+from interlock.engine.moments import Moment, earliest, merge, moment
 from interlock.engine.obligations import (
     Outcome,
     delivered_moment,
@@ -310,12 +310,15 @@ class Resolver:
         return required_amount(ob)[0], verified
 
     def _suspension(self, oid: str) -> tuple[str, Moment] | None:
-        found: tuple[str, Moment] | None = None
-        for other in self.terms.suspended_by.get(oid, ()):
-            breach = self.previous.get(other)
-            if breach is not None and breach.at <= self.as_of and (found is None or breach.at < found[1].at):
-                found = (other, breach)
-        return found
+        """The first breach (of an obligation whose `on_breach.suspend` names `oid`)."""
+        found = {
+            other: breach for other in self.terms.suspended_by.get(oid, ())
+            if (breach := self.previous.get(other)) is not None and breach.at <= self.as_of
+        }
+        first = earliest(list(found.values()))
+        if first is None:
+            return None
+        return ",".join(sorted(o for o, b in found.items() if b.at == first.at)), first
 
     def _flags(self, oid: str, view: ClaimView) -> tuple[set[str], tuple[int, ...], list[Fact]]:
         flags: set[str] = set()
@@ -389,7 +392,11 @@ class Resolver:
         facts = [Fact("opened", opened.because, opened.at)]
         evaluations = [(ob, self.obligation(ob.id)) for ob in self.terms.stages[sid].obligations]
         breaches = [(ev.breach, ob.id) for ob, ev in evaluations if ev.breach is not None]
-        first_breach = min(breaches, key=lambda b: b[0].at) if breaches else None
+        first_breach = None
+        if breaches:
+            breach = earliest([b for b, _ in breaches])
+            assert breach is not None
+            first_breach = (breach, ",".join(sorted(oid for b, oid in breaches if b.at == breach.at)))
         complete: Moment | None = opened
         for ob, ev in evaluations:
             if ob.kind not in BLOCKING_KINDS:
