@@ -5,7 +5,8 @@ For party P after each group of simultaneous events (steps at one instant with o
     handed(P)   = Σ cost of P's handovers and released deposits so far (at `at`)
     escrowed(P) = Σ cost of P's deposits still held by a guarantor
     received(P) = Σ P's value of steps verified so far (at `verified_at`)
-    E(P)        = max(0, handed − received)             the exposure
+    secured(P)  = Σ P's value of escrowed deposits earmarked for P, not yet released
+    E(P)        = max(0, handed − received − secured)   the exposure
     gross(P)    = max(0, handed + escrowed − received)  the exposure if escrow were not there
 
 Every figure is in P's own scale; percentages are of P's total handover (`total_cost`).
@@ -38,6 +39,7 @@ class Point:
     handed: float
     escrowed: float
     received: float
+    secured: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ def curves(steps: Sequence[Step], parties: Sequence[str]) -> dict[str, list[Poin
     handed = dict.fromkeys(parties, 0.0)
     escrowed = dict.fromkeys(parties, 0.0)
     received = dict.fromkeys(parties, 0.0)
+    secured = dict.fromkeys(parties, 0.0)
     out: dict[str, list[Point]] = {p: [] for p in parties}
     for (at, depth), group in groupby(_events(steps), key=lambda e: e[0]):
         members = list(group)
@@ -114,7 +117,14 @@ def curves(steps: Sequence[Step], parties: Sequence[str]) -> dict[str, list[Poin
                 for p, v in s.receives.items():
                     if p in received:
                         received[p] += v
-            elif s.sender in handed:
+                        if s.kind == "release":
+                            secured[p] -= v
+                continue
+            if s.kind == "deposit":
+                for p, v in s.earmarked.items():
+                    if p in secured:
+                        secured[p] += v
+            if s.sender in handed:
                 if s.kind == "handover":
                     handed[s.sender] += s.cost
                 elif s.kind == "deposit":
@@ -124,8 +134,8 @@ def curves(steps: Sequence[Step], parties: Sequence[str]) -> dict[str, list[Poin
                     handed[s.sender] += s.cost
         ids = tuple(sorted({s.index for _, _, s in members}))
         for p in parties:
-            h, e, r = handed[p], escrowed[p], received[p]
-            out[p].append(Point(at, depth, ids, _pos(h - r), _pos(h + e - r), h, e, r))
+            h, e, r, c = handed[p], escrowed[p], received[p], max(0.0, secured[p])
+            out[p].append(Point(at, depth, ids, _pos(h - r - c), _pos(h + e - r), h, e, r, c))
     return out
 
 

@@ -8,6 +8,8 @@ Rules (docs/analysis.md, "Modelling"):
 - a guarantor's obligation is the *release* of a deposit when its quantity is `per` that
   deposit, or when exactly one party deposits with that guarantor in the same unit; the
   depositor's covered value then becomes exposed, in proportion to the units released.
+  Each deposit tranche is earmarked, in proportion to its units, for the receivers of the
+  releases of its deposit (their own value of those releases);
   Any other guarantor (or monitor, mediator) obligation is a *contribution*;
 - refrain obligations are not transfers and never become steps;
 - costs count `1 − reversible` of the giver's value; values are each receiver's own.
@@ -96,6 +98,7 @@ def build_steps(
         kind: StepKind
         sender: str | None
         escrow: str | None = None
+        earmarked: dict[str, float] = {}
         cost = 0.0
         deposit = released_deposit(agreement, ob)
         if _role(agreement, ob.by) == "party":
@@ -106,6 +109,7 @@ def build_steps(
             else:
                 kind, escrow, parties = "deposit", guarantors[0], []
                 deposit_cost[ob.id] = deposit_cost.get(ob.id, 0.0) + cost
+                earmarked = _earmarked(agreement, valuation, ob, totals, t.units / total)
         elif deposit is not None:
             kind, sender = "release", deposit.by
             parties = [p for p in parties if p != deposit.by] or parties
@@ -118,9 +122,28 @@ def build_steps(
             index=i, obligation=ob.id, tranche=t.number, giver=ob.by, sender=sender, kind=kind,
             cost=cost, receives=receives, at=t.at, verified_at=t.verified_at, depth=t.depth,
             units=t.units, unit=ob.quantity.unit if ob.quantity else None, escrow=escrow,
-            requires=requires,
+            earmarked=earmarked, requires=requires,
         ))
     return steps
+
+
+def _earmarked(
+    agreement: Agreement, valuation: Valuation, deposit: Obligation, totals: Mapping[str, float],
+    share: float,
+) -> dict[str, float]:
+    """Each eventual receiver's value of `share` of all releases of `deposit`."""
+    out: dict[str, float] = {}
+    for _, ob in agreement.obligations():
+        source = released_deposit(agreement, ob)
+        if source is None or source.id != deposit.id:
+            continue
+        total = totals.get(ob.id, 0.0)
+        if total <= 0:
+            continue
+        for p in recipients(agreement, ob)[0]:
+            if p != deposit.by:
+                out[p] = out.get(p, 0.0) + valuation.worth(p, ob.id, total, total) * share
+    return out
 
 
 def _released_cost(

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from interlock.agreement.model import After, AfterEach, Agreement, AllOf, AnyOf, At, Condition, Party, Verify
+from interlock.agreement.model import After, Agreement, AllOf, AnyOf, At, Condition, Party, Verify
 from interlock.analysis import defection, exposure, structure
 from interlock.analysis.defection import Outcome, PartyDefection
 from interlock.analysis.exposure import PartyExposure
@@ -69,15 +69,14 @@ def _times(c: Condition | None) -> Iterator[str]:
 
 
 def default_start(agreement: Agreement) -> datetime:
-    """The plan's earliest fixed time (`at:`), else `DEFAULT_START` in its timezone."""
+    """The earliest fixed time at which the plan lets something begin (a stage's `opens`, a
+    `starts`, a window's `from`), else `DEFAULT_START` in its timezone.  Deadlines are not
+    used: adopting a plan at its own deadline would make it late by construction."""
     found: list[datetime] = []
     for stage in agreement.stages:
         conds: list[Condition | None] = [stage.opens]
         for ob in stage.obligations:
-            conds += [ob.starts, ob.window.from_ if ob.window else None,
-                      ob.window.until if ob.window else None]
-            if ob.due is not None and not isinstance(ob.due, AfterEach):
-                conds.append(ob.due)
+            conds += [ob.starts, ob.window.from_ if ob.window else None]
         for c in conds:
             found += [parse_timestamp(t, agreement.timezone) for t in _times(c)]
     return min(found) if found else parse_timestamp(DEFAULT_START, agreement.timezone)

@@ -54,6 +54,7 @@ def step_json(s: Step) -> dict[str, Any]:
         "sender": s.sender, "kind": s.kind, "units": num(s.units), "unit": s.unit,
         "at": ts(s.at), "verified_at": ts(s.verified_at), "cost": num(s.cost),
         "receives": {p: num(v) for p, v in sorted(s.receives.items())}, "escrow": s.escrow,
+        "earmarked": {p: num(v) for p, v in sorted(s.earmarked.items())},
     }
 
 
@@ -77,7 +78,8 @@ def exposure_json(e: PartyExposure) -> dict[str, Any]:
                       "integral_pct_days": num(e.asymmetry_integral_pct)},
         "curve": [
             {"at": ts(p.at), "steps": list(p.steps), "exposure": num(p.exposure), "pct": num(pct(p.exposure, e.total)),
-             "gross": num(p.gross), "handed": num(p.handed), "escrowed": num(p.escrowed), "received": num(p.received)}
+             "gross": num(p.gross), "handed": num(p.handed), "escrowed": num(p.escrowed),
+             "received": num(p.received), "secured": num(p.secured)}
             for p in e.curve
         ],
     }

@@ -7,7 +7,10 @@ A step's kind says how it moves the *sender's* exposure:
 
 - `handover`: the sender hands value to parties (irreversible `cost`, counted at `at`);
 - `deposit`: the sender hands value to a guarantor's escrow (`escrow` names it); it is not
-  yet in the other side's hands, so it is covered, not exposed;
+  yet in the other side's hands, so it is covered, not exposed.  `earmarked` gives each
+  eventual receiver's value of what the escrow will release to it: from the deposit until
+  that release is verified, it *secures* the receiver's own handovers (the guarantor, not
+  the depositor, pays it out);
 - `release`: the guarantor hands escrowed value on; `sender` is the depositor, whose covered
   value becomes exposed (`cost` moves from escrow to handed over);
 - `contribution`: value from someone who is not a side (a guarantor's own money): nobody's
@@ -44,6 +47,7 @@ class Step:
     units: float = 1.0
     unit: str | None = None
     escrow: str | None = None
+    earmarked: Mapping[str, float] = field(default_factory=dict)
     requires: frozenset[int] = field(default_factory=frozenset)
     """Indices of the steps whose verification this step waited on (for counterfactuals)."""
 

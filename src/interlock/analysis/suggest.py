@@ -15,7 +15,7 @@ Four kinds of proposal, each evaluated with the full exposure metrics:
   other: it needs that condition changed, and says which.
 
 A proposal is kept when no side's maximum exposure rises and at least one side's falls;
-`lowers_both` marks those that lower every exposed side's.  Pure; never raises.
+`lowers_all` marks those that lower the peak of every side that had one.  Pure; never raises.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class Suggestion:
     description: str
     steps: tuple[Step, ...]
     exposure: Mapping[str, PartyExposure]
-    lowers_both: bool
+    lowers_all: bool
     needs_change: tuple[str, ...] = ()
 
     def max_pct(self) -> dict[str, float | None]:
@@ -219,7 +219,7 @@ def escrows(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
                 ok = False
                 break
             lag = (s.verified_at - s.at) if s.verified_at else timedelta(0)
-            steps[s.index] = replace(s, kind="deposit", escrow=guarantor, receives={})
+            steps[s.index] = replace(s, kind="deposit", escrow=guarantor, receives={}, earmarked=s.receives)
             extra.append(replace(s, index=len(steps) + len(extra), kind="release", giver=guarantor,
                                  at=back.verified_at, verified_at=back.verified_at + lag,
                                  depth=back.depth + 1, requires=frozenset({back.index})))
@@ -275,7 +275,7 @@ def suggest(a: Analysis) -> list[Suggestion]:
 
 def suggestions_json(found: Sequence[Suggestion]) -> list[dict[str, Any]]:
     return [
-        {"kind": s.kind, "description": s.description, "lowers_both": s.lowers_both,
+        {"kind": s.kind, "description": s.description, "lowers_every_exposed_side": s.lowers_all,
          "needs_condition_change_for": list(s.needs_change),
          "max_exposure_pct": {p: num(v) for p, v in s.max_pct().items()},
          "integral_pct_days": {p: num(e.integral_pct) for p, e in s.exposure.items()},

@@ -174,11 +174,11 @@ def _print_suggestions(data: list[dict[str, Any]]) -> None:
         console.print("suggest: no change found that lowers one side's maximum exposure without raising the other's")
         return
     table = Table(title="Suggestions", title_justify="left")
-    for col in ("change", "max exposure after (%)", "both lower"):
+    for col in ("change", "max exposure after (%)", "lowers every exposed side"):
         table.add_column(col)
     for s in data:
         after = ", ".join(f"{p} {_fmt(v)}" for p, v in s["max_exposure_pct"].items())
-        table.add_row(s["description"], after, "yes" if s["lowers_both"] else "no")
+        table.add_row(s["description"], after, "yes" if s["lowers_every_exposed_side"] else "no")
     console.print(table)
 
 
