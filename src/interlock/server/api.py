@@ -14,7 +14,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
@@ -37,7 +37,7 @@ from interlock.tlog import leaf_hash
 
 from . import schemas
 from .admission import admit_envelope, check_content_type, read_limited
-from .errors import error_responses
+from .errors import error_responses, reject_unknown_query
 from .operator import check_authorization
 from .reads import status_of
 from .settings import ServerSettings
@@ -103,7 +103,7 @@ def _b64(data: bytes) -> str:
 
 
 def build_api_router(settings: ServerSettings) -> APIRouter:
-    router = APIRouter(prefix="/v1", tags=["log"])
+    router = APIRouter(prefix="/v1", tags=["log"], dependencies=[Depends(reject_unknown_query)])
 
     @router.post(
         "/agreements", status_code=201, response_model=schemas.AgreementInfo,

@@ -62,6 +62,17 @@ def _describe(errors: list[Any]) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def reject_unknown_query(request: Request) -> None:
+    """Router dependency: a query parameter the route does not declare is a 400, not ignored."""
+    route = request.scope.get("route")
+    dependant = getattr(route, "dependant", None)
+    allowed = {p.alias for p in dependant.query_params} if dependant is not None else set()
+    extra = sorted(set(request.query_params) - allowed)
+    if extra:
+        shown = ", ".join(repr(name[:40]) for name in extra[:5])
+        raise BadParameterError(f"unknown query parameter {shown}; this path takes {sorted(allowed) or 'none'}")
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InterlockError)
     async def interlock_error(request: Request, exc: InterlockError) -> JSONResponse:

@@ -14,7 +14,7 @@ canonical form (`interlock.tiles.parse_tile_path`).
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from interlock.errors import InterlockError, NotFoundError, TileError
@@ -22,7 +22,7 @@ from interlock.store import Log
 from interlock.tiles import TILE_HEIGHT, TILE_WIDTH, entry_bundle, parse_tile_path
 
 from .api import AGREEMENT_ID
-from .errors import error_responses
+from .errors import error_responses, reject_unknown_query
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 TILE_RESPONSES = {
@@ -33,7 +33,8 @@ TILE_RESPONSES = {
 
 
 def build_tiles_router() -> APIRouter:
-    router = APIRouter(prefix="/v1/agreements/{agreement_id}", tags=["tlog-tiles"])
+    router = APIRouter(prefix="/v1/agreements/{agreement_id}", tags=["tlog-tiles"],
+                       dependencies=[Depends(reject_unknown_query)])
 
     @router.get("/tile/{tile_path:path}", response_class=Response, responses=TILE_RESPONSES,
                 summary="C2SP tlog-tiles hash tile or entry bundle")
