@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, delete, func, insert, select
+from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select
 
 from interlock.agreement import Agreement, load_agreement
 from interlock.canonical import canonical_json
@@ -60,6 +60,12 @@ from interlock.tlog import (
 )
 
 _LOAD_CHUNK = 2000
+_HEAD = (  # built once: constructing a statement costs more than running this one
+    select(checkpoints.c.size, checkpoints.c.root, checkpoints.c.note, checkpoints.c.created_at)
+    .where(checkpoints.c.log_id == bindparam("log"))
+    .order_by(checkpoints.c.size.desc())
+    .limit(1)
+)
 
 
 @dataclass(frozen=True)
@@ -272,12 +278,7 @@ class Log:
     # --- the in-memory state ------------------------------------------------------------
 
     def _head(self, conn: Connection) -> tuple[int, bytes, str, str]:
-        row = conn.execute(
-            select(checkpoints.c.size, checkpoints.c.root, checkpoints.c.note, checkpoints.c.created_at)
-            .where(checkpoints.c.log_id == self.id)
-            .order_by(checkpoints.c.size.desc())
-            .limit(1)
-        ).first()
+        row = conn.execute(_HEAD, {"log": self.id}).first()
         if row is None:
             raise LogCorruptError(f"log {self.id} has no checkpoint, not even the empty one")
         return int(row.size), bytes(row.root), row.note, row.created_at

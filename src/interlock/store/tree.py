@@ -4,25 +4,25 @@
 one at a time.  Which ones they ask for depends only on indices and sizes, never on hash
 values, so `compute` runs the function twice: first against a recorder that notes every
 (level, index) it is asked for, then — after fetching the missing rows with a single
-`SELECT … WHERE (level, idx) IN (…)` — against the filled-in map.  A proof therefore costs
+`SELECT` (an OR of primary-key equalities) — against the filled-in map.  A proof therefore costs
 one round trip to the database whatever the tree size.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from sqlalchemy import Connection, select, tuple_
+from sqlalchemy import Connection, TextClause, text
 
 from interlock.errors import LogCorruptError
-from interlock.store.schema import nodes
 from interlock.tlog import SubtreeReader
 
 T = TypeVar("T")
 Key = tuple[int, int]
 _PLACEHOLDER = b"\x00" * 32
-_CHUNK = 400  # row-value pairs per IN list (well under every backend's parameter limit)
+_CHUNK = 200  # subtrees per query (600 parameters: well under every backend's limit)
 
 
 class _Recorder:
@@ -54,18 +54,27 @@ class MapReader:
             ) from None
 
 
+@functools.cache
+def _lookup(count: int) -> TextClause:
+    """SELECT of `count` subtrees: an OR of full primary-key equalities.  SQLite plans it as
+    one index probe per term ("MULTI-INDEX OR"), PostgreSQL as a bitmap OR; a row-value
+    `IN` list would scan the whole log.  Plain text: building it as a SQLAlchemy expression
+    costs more than the query itself."""
+    terms = " OR ".join(f"(log_id = :log AND level = :l{i} AND idx = :i{i})" for i in range(count))
+    return text(f"SELECT level, idx, hash FROM nodes WHERE {terms}")
+
+
 def fetch_subtrees(conn: Connection, log_id: str, keys: Iterable[Key]) -> dict[Key, bytes]:
     """The stored hashes of the given complete subtrees (missing rows are simply absent)."""
     wanted = sorted(set(keys))
     found: dict[Key, bytes] = {}
     for start in range(0, len(wanted), _CHUNK):
         chunk = wanted[start : start + _CHUNK]
-        rows = conn.execute(
-            select(nodes.c.level, nodes.c.idx, nodes.c.hash).where(
-                nodes.c.log_id == log_id, tuple_(nodes.c.level, nodes.c.idx).in_(chunk)
-            )
-        )
-        for level, idx, value in rows:
+        params: dict[str, Any] = {"log": log_id}
+        for i, (level, index) in enumerate(chunk):
+            params[f"l{i}"] = level
+            params[f"i{i}"] = index
+        for level, idx, value in conn.execute(_lookup(len(chunk)), params):
             found[(level, idx)] = bytes(value)
     return found
 
@@ -87,16 +96,3 @@ def compute(
     if recorder.missing:
         have.update(fetch_subtrees(conn, log_id, recorder.missing))
     return function(MapReader(have, log_id))
-
-
-class DatabaseReader:
-    """A plain `SubtreeReader` over the `nodes` table: one query per subtree (for tests)."""
-
-    def __init__(self, conn: Connection, log_id: str) -> None:
-        self.conn = conn
-        self.log_id = log_id
-
-    def subtree(self, level: int, index: int) -> bytes:
-        return MapReader(fetch_subtrees(self.conn, self.log_id, [(level, index)]), self.log_id).subtree(
-            level, index
-        )
