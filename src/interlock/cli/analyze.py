@@ -11,6 +11,7 @@ import json
 import os
 import sys
 import tempfile
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -28,8 +29,8 @@ from interlock.analysis.report import notes, to_json
 from interlock.analysis.run import Mode
 from interlock.analysis.suggest import suggest, suggestions_json
 from interlock.analysis.values import EQUAL, Valuation, parse_values
-from interlock.cli.app import app, console, read_input
-from interlock.errors import InputFileError, ValuesError
+from interlock.cli.app import app, console, read_input, report_error
+from interlock.errors import InputFileError, InterlockError, ValuesError
 from interlock.timeutil import format_duration, format_timestamp, parse_timestamp
 
 
@@ -199,6 +200,30 @@ def analyze(
         "--assume-monitor", help="What-if: a monitor verifies every obligation nobody can verify.")] = False,
 ) -> None:
     """Who is exposed when, where the plan deadlocks, and a better order (a simulation)."""
+    request = Request(plan, values, schedule, other, want_suggestions, fmt, out, start, assume_monitor)
+    try:
+        _run(request)
+    except InterlockError as err:
+        report_error(err)
+        raise typer.Exit(1) from None
+
+
+@dataclass(frozen=True)
+class Request:
+    plan: Path
+    values: Path | None
+    schedule: ScheduleMode
+    other: Path | None
+    want_suggestions: bool
+    fmt: OutputFormat
+    out: Path | None
+    start: str | None
+    assume_monitor: bool
+
+
+def _run(r: Request) -> None:
+    plan, values, schedule, other, want_suggestions = r.plan, r.values, r.schedule, r.other, r.want_suggestions
+    fmt, out, start, assume_monitor = r.fmt, r.out, r.start, r.assume_monitor
     agreement = load_agreement(read_input(plan))
     second = load_agreement(read_input(other)) if other is not None else None
     valuation = _load_values(values, agreement, second)
