@@ -43,7 +43,7 @@ def create_witness_app(witness: Witness) -> FastAPI:
             if not hasattr(err, "size") and not err.code.startswith("witness-"):
                 err = WitnessBadRequestError(err.message)
             status, payload, media = witness_error_body(err)
-            return Response(payload, status_code=status, media_type=media)
+            return Response(payload, status_code=status, headers={"Content-Type": media})  # exactly as the spec
         return PlainTextResponse(line)
 
     @app.get("/{origin_hash}/checkpoint", response_class=PlainTextResponse)
