@@ -192,7 +192,7 @@ def test_obligation_page_explains_with_entries() -> None:
     assert page.state.key == "late"
     assert page.because == (4, 8)
     first = page.explanation[0]
-    assert first.text.startswith("Late:") and first.entries == (4, 8)
+    assert first.text == "Late: verified in full after the deadline, within the grace period."
     assert "Due 7 Mar 2026 08:00 UTC, with 12 h of grace until 7 Mar 2026 20:00 UTC" in page.explanation[3].text
     assert [c.entry.index for c in page.claims] == [4, 8]
     assert page.verifiers == "Red-Cross (quorum 1)"
@@ -213,10 +213,12 @@ def test_rate_chart_geometry() -> None:
     chart = page.chart
     assert [b.kind for b in chart.bars] == ["partial", "met", "short", "short", "short"]
     assert [b.label for b in chart.bars] == ["4 Mar", "5 Mar", "6 Mar", "7 Mar", "8 Mar"]
-    # top of the scale = 1.1 × 610 = 671; plot 184 units high from y=16: 600 sits at 16 + 184·71/671
-    assert chart.required_y == pytest.approx(16 + 184 * (1 - 600 / 671), abs=0.01)
+    # top of the scale = 1.1 × 610 = 671; the plot is 240 - 30 - 40 = 170 units high from y=30,
+    # so 600 sits at 30 + 170·71/671 and the 610 bar is 170·610/671 high
+    assert chart.required_y == pytest.approx(30 + 170 * (1 - 600 / 671), abs=0.01)
     tallest = chart.bars[1]
-    assert tallest.height == pytest.approx(184 * 610 / 671, abs=0.01)
+    assert tallest.height == pytest.approx(170 * 610 / 671, abs=0.01)
+    assert chart.show_values and all(b.show_label for b in chart.bars)  # 5 bars: room for all words
     assert chart.bars[2].words == "6 Mar: 580 of 600 trucks — short"
     assert chart.summary == "5 periods, 4 assessed, 3 short of 600 trucks per period"
     assert build_chart((), 600, "trucks", "x") is None

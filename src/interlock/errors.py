@@ -447,3 +447,20 @@ class ValuesError(InterlockError):
 class CompareError(InterlockError):
     code = "drafts-not-comparable"
     explanation = "Two drafts can be compared only when they name the same parties."
+
+
+# --- the dashboard and `interlock demo` ---------------------------------------------------
+
+
+class ReplayError(InterlockError):
+    code = "demo-replay-failed"
+    explanation = "The demo scenario could not be replayed into a fresh log through the server's API."
+
+
+# --- engine: status and explain -----------------------------------------------------------
+
+
+class UnknownIdError(InterlockError):
+    code = "unknown-id"
+    explanation = "The agreement has no obligation or stage with that id."
+    http_status = 404

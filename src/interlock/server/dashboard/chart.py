@@ -16,7 +16,7 @@ WIDTH = 640
 HEIGHT = 240
 LEFT = 48  # room for the axis labels
 RIGHT = 8
-TOP = 16
+TOP = 30  # room for the legend of the required line
 BOTTOM = 40  # room for the period labels
 
 
@@ -30,6 +30,7 @@ class Bar:
     value: str  # `610`
     kind: str  # met | short | partial | open | unknown
     words: str  # `5 Mar: 610 of 600 trucks — met`
+    show_label: bool = True  # with many periods only every k-th date is written under its bar
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Chart:
     baseline_y: float
     title: str
     summary: str
+    show_values: bool = True  # numbers above bars, when there is room for them
 
 
 def _day(period: PeriodFacts) -> str:
@@ -99,6 +101,7 @@ def build_chart(periods: tuple[PeriodFacts, ...], amount: float | None, unit: st
     def y_of(value: float) -> float:
         return TOP + plot_h * (1 - value / top)
 
+    every = max(1, -(-len(periods) // 12))  # at most about 12 date labels
     bars = []
     for i, (period, value) in enumerate(zip(periods, values, strict=True)):
         kind = _kind(period, period.required if period.required is not None else required)
@@ -109,7 +112,8 @@ def build_chart(periods: tuple[PeriodFacts, ...], amount: float | None, unit: st
             words += f" — {_KIND_WORDS[kind]}"
         y = y_of(value)
         bars.append(Bar(round(LEFT + slot * i + (slot - width) / 2, 2), round(y, 2), round(width, 2),
-                        round(TOP + plot_h - y, 2), _day(period), number(value), kind, words))
+                        round(TOP + plot_h - y, 2), _day(period), number(value), kind, words,
+                        show_label=i % every == 0))
     step = _nice_step(top)
     ticks = []
     tick = 0.0
@@ -130,4 +134,5 @@ def build_chart(periods: tuple[PeriodFacts, ...], amount: float | None, unit: st
         baseline_y=TOP + plot_h,
         title=f"{obligation}: {unit} per period",
         summary=summary,
+        show_values=slot >= 30,
     )

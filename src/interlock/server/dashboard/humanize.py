@@ -79,4 +79,5 @@ def percent(done: float | int | None, required: float | int | None) -> int:
     """Whole percent of `required` that `done` covers, clamped to 0–100; 0 when unknown."""
     if not required or done is None or required <= 0:
         return 0
-    return max(0, min(100, int(100 * float(done) / float(required))))
+    share = 100 * float(done) / float(required)
+    return int(max(0.0, min(100.0, share)))  # clamp first: a huge share would overflow int()

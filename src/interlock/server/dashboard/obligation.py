@@ -78,10 +78,10 @@ def explain(agreement: Agreement, ob: Obligation, of: ObligationFacts, facts: St
     st = facts.stage(stage.id) if stage else None
     out: list[Sentence] = []
     label = obligation_state(of.state)
-    out.append(Sentence(f"{label.text}: {label.meaning}.", of.because))
+    out.append(Sentence(f"{label.text}: {state_meaning(ob.kind, of.state, label.meaning)}."))
     if stage and st:
         if st.opened_at is not None:
-            out.append(Sentence(f"{stage_label(agreement, stage.id)} opened {when(st.opened_at)}.", st.because))
+            out.append(Sentence(f"{stage_label(agreement, stage.id)} opened {when(st.opened_at)}."))
         else:
             out.append(Sentence(f"{stage_label(agreement, stage.id)} has not opened yet.", ()))
     unit = of.unit or (ob.quantity.unit if ob.quantity and ob.quantity.unit else "units")
@@ -94,11 +94,6 @@ def explain(agreement: Agreement, ob: Obligation, of: ObligationFacts, facts: St
         per = f"{number(ob.quantity.amount)} {unit} per period" if ob.quantity and ob.quantity.amount else "the rate"
         out.append(Sentence(f"{len(short)} of {len(assessed)} assessed periods fell short of {per}. "
                             "A partial first or last period is reported but not assessed.", ()))
-    if ob.kind == "refrain":
-        if of.state == "breached":
-            out.append(Sentence("A verified incident inside its window violated it.", of.because))
-        else:
-            out.append(Sentence("No verified incident has been attributed to it.", ()))
     if of.due is not None:
         grace = ob.on_breach.grace if ob.on_breach and ob.on_breach.grace else None
         text = f"Due {when(of.due)}"
@@ -110,9 +105,22 @@ def explain(agreement: Agreement, ob: Obligation, of: ObligationFacts, facts: St
     for n in facts.notifications:
         if n.get("obligation") == ob.id:
             out.append(Sentence(f"On breach, {_names(agreement, n.get('notify') or [])} are to be notified.", ()))
-    for flag in of.flags:
-        out.append(Sentence(flag_text(flag) + ".", ()))
     return tuple(out)
+
+
+_KIND_MEANINGS = {
+    ("rate", "active"): "its window is running and no assessed period has fallen short",
+    ("rate", "fulfilled"): "its window has closed and every assessed period met the rate",
+    ("rate", "breached"): "an assessed period fell short of the rate (after any grace)",
+    ("refrain", "active"): "in force: no verified violation",
+    ("refrain", "fulfilled"): "its window has closed without a verified violation",
+    ("refrain", "breached"): "a verified incident inside its window violated it",
+}
+
+
+def state_meaning(kind: str, state: str, default: str) -> str:
+    """What a state means for this kind of obligation (a rate is never "verified in full")."""
+    return _KIND_MEANINGS.get((kind, state), default)
 
 
 def _responses(entry: EntryView, entries: list[EntryView]) -> tuple[EntryView, ...]:
