@@ -295,6 +295,19 @@ class LogFollower:
 
     # --- the alarm ----------------------------------------------------------------------
 
+    def _held_note(self) -> str | None:
+        """The newest checkpoint the mirror holds, with the cosignatures it verified for it."""
+        assert self._local is not None
+        if self._local.note is None:
+            return None
+        with self.store.engine.connect() as conn:
+            lines = conn.execute(
+                select(cosignatures.c.line).where(cosignatures.c.log_id == self.id,
+                                                  cosignatures.c.size == self._local.size)
+                .order_by(cosignatures.c.key_name)
+            ).scalars().all()
+        return self._local.note + "".join(lines)
+
     def _alarm(self, signed: SignedCheckpoint, note: str, reason: str, proof: list[bytes]) -> None:
         assert self._local is not None
         self.alarm_dir.mkdir(parents=True, exist_ok=True)
@@ -308,7 +321,7 @@ class LogFollower:
             "log_key": self.log_key,
             "reason": reason,
             "detected_at": format_timestamp(self.clock()),
-            "held": {"size": self._local.size, "root": _b64(self._local.tree.root()), "checkpoint": self._local.note},
+            "held": {"size": self._local.size, "root": _b64(self._local.tree.root()), "checkpoint": self._held_note()},
             "served": {"size": signed.checkpoint.size, "root": _b64(signed.checkpoint.root_hash), "checkpoint": note},
             "consistency_proof": [_b64(h) for h in proof],
         }
