@@ -328,22 +328,27 @@ def test_split_views_are_detected(db_url: str, store: Store) -> None:
     assert not report.ok
 
 
-def test_audit_uses_a_process_pool_for_signatures(db_url: str, store: Store) -> None:
-    """With more than a chunk of entries and two workers, verdicts come back in order."""
+def test_audit_checks_entries_in_a_process_pool(db_url: str, store: Store) -> None:
+    """With enough entries for the pool (≥ 256 a chunk) and two workers, verdicts come back
+    in order: a forged signature is found at its own index."""
     info = store.register_log(northland_agreement(), log_signer_key(), T0)
     log = store.log(info.id, log_signer_key())
-    log.append(adoptions() + [signed("observers", f"pool-{i}") for i in range(150)], T0)
+    log.append(adoptions() + [signed("observers", f"pool-{i}") for i in range(297)], T0)
     source = DatabaseSource(db_url, log.id)
     try:
         report = audit(source, log_key=log.info.public_key, workers=2)
     finally:
         source.close()
-    assert report.ok and report.size == 153
+    assert report.ok and report.size == 300
     with store.engine.begin() as conn:
-        flip_signature(conn, log.id, random.Random(1))
+        row = _rows(conn, entries, log.id, entries.c.idx)[211]
+        envelope = json.loads(row.envelope)
+        envelope["signatures"][0]["sig"] = signed("observers", "pool-0")["signatures"][0]["sig"]
+        _set_entry(conn, log.id, 211, **_entry_values(envelope, row.integrated_at))
     source = DatabaseSource(db_url, log.id)
     try:
         report = audit(source, log_key=log.info.public_key, workers=2)
     finally:
         source.close()
-    assert not report.ok
+    first = report.first_problem()
+    assert first is not None and first.index == 211 and "bad-signature" in first.message

@@ -33,14 +33,13 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from interlock.agreement import Agreement, load_agreement
-from interlock.canonical import canonical_json
 from interlock.checkpoint import SignedCheckpoint, open_checkpoint, parse_checkpoint, verify_cosignature
 from interlock.errors import InterlockError
 from interlock.note import split_note
 from interlock.statements import Entry, open_envelope, parse_statement
 from interlock.statements.dsse import signature_valid
-from interlock.store.log import registered_key
-from interlock.timeutil import parse_timestamp
+from interlock.store.log import canonical_envelope, leaf_bytes, registered_key
+from interlock.timeutil import format_timestamp, parse_timestamp
 from interlock.tlog import (
     EMPTY_ROOT,
     consistency_proof_from,
@@ -50,7 +49,6 @@ from interlock.tlog import (
     verify_consistency,
 )
 
-Task = tuple[bytes, bytes, bytes]
 Progress = Callable[[str, int, int | None], None]
 """progress(phase, done, total): phases "entries", "tree", "checkpoints"."""
 
@@ -136,21 +134,75 @@ class Report:
             self.problems.append(Problem(message, index))
 
 
-# --- signatures, in parallel -------------------------------------------------------------
+# --- per-entry checks, in parallel --------------------------------------------------------
+
+Checked = tuple[bytes, list[str], bool, bool | None]
+"""Per entry: leaf hash, problems found, whether the statement is readable, signature verdict
+(None: the agreement registers no such key for the author; the engine decides)."""
+
+_AGREEMENTS: dict[bytes, Agreement] = {}
 
 
-def _check_signatures(batch: list[Task]) -> list[bool]:
-    return [signature_valid(payload, sig, key) for payload, sig, key in batch]
+def _agreement(document: bytes) -> Agreement:
+    found = _AGREEMENTS.get(document)
+    if found is None:
+        found = _AGREEMENTS[document] = load_agreement(document)
+    return found
 
 
-class SignatureChecker:
-    """Checks DSSE signatures in a process pool (one worker per core), in order."""
+def check_record(record: EntryRecord, agreement: Agreement) -> Checked:
+    """Everything about one entry that needs no other entry: the leaf recomputed and compared,
+    the stored form and columns, the statement's shape, its signature under the key the
+    agreement registers.  Pure; runs in the worker processes."""
+    problems: list[str] = []
+    try:
+        if not isinstance(record.envelope, dict):
+            raise InterlockError("the envelope is not a JSON object")
+        when = format_timestamp(parse_timestamp(record.integrated_at))
+        envelope_json = canonical_envelope(record.envelope)
+        leaf = leaf_hash(leaf_bytes(envelope_json, when))
+    except (InterlockError, ValueError, TypeError) as err:
+        return record.leaf_hash or bytes(32), [f"cannot be read: {getattr(err, 'message', err)}"], False, None
+    if record.envelope_text is not None:
+        if envelope_json != record.envelope_text:
+            problems.append("the stored envelope is not in RFC 8785 canonical form")
+        if when != record.integrated_at:
+            problems.append(f"the stored integration time {record.integrated_at!r} is not written as {when!r}")
+    if record.leaf_hash is not None and record.leaf_hash != leaf:
+        problems.append("the stored leaf hash is not the hash of the entry")
+    try:
+        opened = open_envelope(record.envelope)
+        parse_statement(opened.statement)
+    except InterlockError as err:
+        problems.append(f"bad statement: {err.message}")
+        return leaf, problems, False, None
+    statement = opened.statement
+    if record.columns is not None:
+        signed = {"author": statement.get("author"), "key_id": statement.get("key"),
+                  "nonce": statement.get("nonce"), "type": statement.get("type")}
+        problems.extend(f"the stored {column} {value!r} is not what the statement says"
+                        for column, value in record.columns.items() if signed.get(column) != value)
+    key = registered_key(agreement, statement)
+    if key is None or opened.keyid != statement.get("key"):
+        return leaf, problems, True, None
+    return leaf, problems, True, signature_valid(opened.payload, opened.sig, key)
 
-    def __init__(self, workers: int | None = None) -> None:
+
+def _check_records(records: list[EntryRecord], document: bytes) -> list[Checked]:
+    agreement = _agreement(document)
+    return [check_record(r, agreement) for r in records]
+
+
+class RecordChecker:
+    """Runs `check_record` over chunks of entries in a process pool (one worker per core),
+    in order; in-process with one worker or a small chunk."""
+
+    def __init__(self, document: bytes, workers: int | None = None) -> None:
+        self.document = document
         self.workers = workers if workers is not None else (os.cpu_count() or 1)
         self._pool: Executor | None = None
 
-    def __enter__(self) -> SignatureChecker:
+    def __enter__(self) -> RecordChecker:
         if self.workers > 1:
             self._pool = ProcessPoolExecutor(self.workers)
         return self
@@ -159,14 +211,15 @@ class SignatureChecker:
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
 
-    def map(self, batch: list[Task]) -> Callable[[], list[bool]]:
-        """Start checking `batch`; call the result to wait for the verdicts."""
-        if self._pool is None or len(batch) < 64:
-            verdicts = _check_signatures(batch)
-            return lambda: verdicts
-        size = -(-len(batch) // self.workers)
-        futures = [self._pool.submit(_check_signatures, batch[i : i + size]) for i in range(0, len(batch), size)]
-        return lambda: [ok for f in futures for ok in f.result()]
+    def start(self, records: list[EntryRecord]) -> Callable[[], list[Checked]]:
+        """Start checking `records`; call the result to wait for the verdicts."""
+        if self._pool is None or len(records) < 256:
+            results = _check_records(records, self.document)
+            return lambda: results
+        size = -(-len(records) // self.workers)
+        futures = [self._pool.submit(_check_records, records[i : i + size], self.document)
+                   for i in range(0, len(records), size)]
+        return lambda: [r for f in futures for r in f.result()]
 
 
 # --- the tree, packed --------------------------------------------------------------------
@@ -201,43 +254,6 @@ class PackedTree:
 # --- the audit ---------------------------------------------------------------------------
 
 
-def _entry_problems(record: EntryRecord, expected: int, report: Report) -> tuple[Entry | None, bytes]:
-    """Check one record's own consistency; returns the parsed entry (if any) and its leaf hash."""
-    index = expected
-    if record.index != expected:
-        report.add(f"is missing or out of order: found entry {record.index} in its place", index)
-    try:
-        entry = Entry(index, parse_timestamp(record.integrated_at), envelope=record.envelope)
-        if not isinstance(record.envelope, dict):
-            raise InterlockError("the envelope is not a JSON object")
-        leaf = leaf_hash(entry.leaf_bytes())
-    except InterlockError as err:
-        report.add(f"cannot be read: {err.message}", index)
-        return None, record.leaf_hash or bytes(32)
-    if record.envelope_text is not None and canonical_json(record.envelope).decode() != record.envelope_text:
-        report.add("the stored envelope is not in RFC 8785 canonical form", index)
-    if record.leaf_hash is not None and record.leaf_hash != leaf:
-        report.add("the stored leaf hash is not the hash of the entry", index)
-    return entry, leaf
-
-
-def _statement_problems(record: EntryRecord, index: int, report: Report) -> Any:
-    try:
-        opened = open_envelope(record.envelope)
-        parse_statement(opened.statement)
-    except InterlockError as err:
-        report.add(f"bad statement: {err.message}", index)
-        return None
-    if record.columns is not None:
-        statement = opened.statement
-        signed = {"author": statement.get("author"), "key_id": statement.get("key"),
-                  "nonce": statement.get("nonce"), "type": statement.get("type")}
-        for column, value in record.columns.items():
-            if signed.get(column) != value:
-                report.add(f"the stored {column} {value!r} is not what the statement says", index)
-    return opened
-
-
 def audit(
     source: LogSource,
     *,
@@ -263,49 +279,52 @@ def audit(
         report.add(f"the log claims key {claimed}, not the trusted {log_key}")
     witnesses = list(witness_keys)
 
-    # 1–2: entries, signatures, authorisation
+    # 1–2: entries (checked in worker processes), then authorisation in order
+    document = source.agreement()
     evaluator = Evaluator(agreement)
     leaves = bytearray()
     total = source.count()
     last_time: datetime | None = None
+    done = 0
 
-    def fold(chunk: list[tuple[Entry | None, Task | None, Any]], wait: Callable[[], list[bool]]) -> None:
-        verdicts = iter(wait())
-        for entry, task, opened in chunk:
-            ok = next(verdicts) if task is not None else None
-            if task is not None and registered_key(evaluator.agreement, opened.statement) != task[2]:
-                ok = None  # an amendment changed the key: the engine checks the signature itself
-            if entry is not None:
-                rejection = evaluator.append(entry, signature_ok=ok)
-                if rejection is not None:
-                    report.add(f"the engine rejects it ({rejection.code}): {rejection.reason}", entry.index)
-
-    with SignatureChecker(workers) as checker:
-        chunk: list[tuple[Entry | None, Task | None, Any]] = []
-        in_flight: tuple[list[tuple[Entry | None, Task | None, Any]], Callable[[], list[bool]]] | None = None
-        for position, record in enumerate(source.entries()):
-            entry, leaf = _entry_problems(record, position, report)
+    def fold(records: list[EntryRecord], wait: Callable[[], list[Checked]]) -> None:
+        nonlocal last_time, done, leaves
+        for record, (leaf, problems, readable, verdict) in zip(records, wait(), strict=True):
+            index = done
+            done += 1
             leaves += leaf
-            opened = _statement_problems(record, position, report) if entry is not None else None
-            if entry is not None:
-                if last_time is not None and entry.integrated_at < last_time:
-                    report.add("its integration time is earlier than the previous entry's", position)
-                else:
-                    last_time = entry.integrated_at
-            task = _signature_task(opened, agreement) if opened is not None else None
-            chunk.append((entry if opened is not None else None, task, opened))
+            if record.index != index:
+                report.add(f"is missing or out of order: found entry {record.index} in its place", index)
+            for problem in problems:
+                report.add(problem, index)
+            if not readable:
+                continue
+            entry = Entry(index, parse_timestamp(record.integrated_at), envelope=record.envelope)
+            if last_time is not None and entry.integrated_at < last_time:
+                report.add("its integration time is earlier than the previous entry's", index)
+            else:
+                last_time = entry.integrated_at
+            amended = evaluator.agreement is not agreement  # keys may differ: the engine checks
+            rejection = evaluator.append(entry, signature_ok=None if amended else verdict)
+            if rejection is not None:
+                report.add(f"the engine rejects it ({rejection.code}): {rejection.reason}", index)
+        tick("entries", done, total)
+
+    with RecordChecker(document, workers) as checker:
+        chunk: list[EntryRecord] = []
+        in_flight: tuple[list[EntryRecord], Callable[[], list[Checked]]] | None = None
+        for record in source.entries():
+            chunk.append(record)
             if len(chunk) >= _CHUNK:
-                started = checker.map([t for _, t, _ in chunk if t is not None])
+                started = checker.start(chunk)
                 if in_flight is not None:
                     fold(*in_flight)
                 in_flight, chunk = (chunk, started), []
-                tick("entries", position + 1, total)
-        started = checker.map([t for _, t, _ in chunk if t is not None])
+        started = checker.start(chunk)
         if in_flight is not None:
             fold(*in_flight)
         fold(chunk, started)
     report.size = len(leaves) // 32
-    tick("entries", report.size, total)
 
     # 3: the tree and the stored nodes
     packed = PackedTree(leaves)
@@ -327,15 +346,6 @@ def audit(
     if moment is not None:
         report.status = evaluator.status(moment)
     return report
-
-
-def _signature_task(opened: Any, agreement: Agreement) -> Task | None:
-    """(payload, sig, public key) when the agreement registers the statement's key; else
-    None and the engine checks the signature itself (e.g. a key added by an amendment)."""
-    key = registered_key(agreement, opened.statement)
-    if key is None or opened.keyid != opened.statement.get("key"):
-        return None
-    return (opened.payload, opened.sig, key)
 
 
 def _compare_nodes(stored: Iterator[tuple[int, int, bytes]], packed: PackedTree, report: Report) -> None:
