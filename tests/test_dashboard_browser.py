@@ -217,6 +217,7 @@ def test_inclusion_proof_checked_in_the_browser(server: str, page: Page) -> None
         output = _verify(page, index)
         expect(output).to_have_attribute("data-outcome", "ok")
         expect(output).to_contain_text(f"Verified: entry {index}")
+        expect(output).to_contain_text("signature by the log key interlock-demo/northland-southland-2026+")
 
 
 def test_tampered_proof_or_entry_fails_in_the_browser(server: str, page: Page) -> None:
@@ -245,6 +246,24 @@ def test_tampered_proof_or_entry_fails_in_the_browser(server: str, page: Page) -
     page.reload()
     output = _verify(page, 12)
     expect(output).to_have_attribute("data-outcome", "fail")
+
+
+def test_forged_checkpoint_signature_fails_in_the_browser(server: str, page: Page) -> None:
+    def forge(route: Route) -> None:  # one bit of the log's signature flipped
+        response = route.fetch()
+        body, _, sigs = response.text().partition("\n\n")
+        name, sig = sigs.splitlines()[0][2:].rsplit(" ", 1)
+        raw = bytearray(base64.b64decode(sig))
+        raw[10] ^= 1
+        forged = f"{body}\n\n— {name} {base64.b64encode(bytes(raw)).decode()}\n"
+        route.fulfill(response=response, body=forged)
+
+    page.goto(f"{server}/agreements/{AID}/log")
+    expect(page.locator("#log-key")).to_contain_text("interlock-demo/northland-southland-2026+")
+    page.route("**/checkpoint", forge)
+    output = _verify(page, 3)
+    expect(output).to_have_attribute("data-outcome", "fail")
+    expect(output).to_contain_text("does not verify")
 
 
 def test_consistency_since_last_visit(server: str, page: Page) -> None:

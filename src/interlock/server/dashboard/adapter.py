@@ -86,6 +86,10 @@ class LogSource:
     def inclusion_proof(self, index: int, size: int) -> list[bytes]:
         return list(self.log.inclusion_proof(index, size))
 
+    def log_key(self) -> str | None:
+        key = getattr(self.log.info, "public_key", None)
+        return key if isinstance(key, str) else None
+
     def consistency_proof(self, old: int, new: int) -> list[bytes]:
         return list(self.log.consistency_proof(old, new))
 

@@ -336,6 +336,7 @@ def log(request: Request, agreement_id: str) -> Response:
     return ctx.page(
         "log.html", f"The log — {ctx.agreement.title}", "log", None,
         checkpoint=checkpoint, previous=before, consistent=consistent, shown=shown, page_no=page,
+        log_key=ctx.source.log_key(),
         pages=max(1, -(-len(newest) // PAGE)),
     )
 

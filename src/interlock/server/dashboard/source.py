@@ -56,6 +56,10 @@ class DashboardSource(Protocol):
 
     def consistency_proof(self, old: int, new: int) -> list[bytes]: ...
 
+    def log_key(self) -> str | None:
+        """The note verifier key that signs this log's checkpoints, when known."""
+        ...
+
 
 @dataclass
 class MemorySource:
@@ -70,6 +74,7 @@ class MemorySource:
     status_fn: Callable[[datetime], dict[str, Any]]
     checkpoint_fn: Callable[[list[dict[str, Any]]], CheckpointInfo | None] | None = None
     history: list[CheckpointInfo] = field(default_factory=list)
+    verifier_key: str | None = None
 
     @property
     def agreement(self) -> Agreement:
@@ -95,6 +100,9 @@ class MemorySource:
     def previous_checkpoint(self) -> CheckpointInfo | None:
         self.checkpoint()
         return self.history[-2] if len(self.history) > 1 else None
+
+    def log_key(self) -> str | None:
+        return self.verifier_key
 
     def _leaves(self) -> list[bytes]:
         from interlock.statements import parse_entry

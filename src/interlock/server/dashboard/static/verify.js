@@ -138,13 +138,38 @@
   }
 
   // --- reading the API ----------------------------------------------------------------------
-  /** A C2SP checkpoint (signed note) → {origin, size, root, cosigners}. */
+  /** A C2SP checkpoint (signed note) → {origin, size, root, text, signatures: [{name, sig}]}. */
   function parseCheckpoint(note) {
-    var parts = note.split("\n\n");
-    var lines = parts[0].split("\n");
-    if (parts.length < 2 || lines.length < 3 || !/^\d+$/.test(lines[1])) throw new Error("the checkpoint is not a signed note");
-    var sigs = parts.slice(1).join("\n\n").split("\n").filter(function (l) { return l.indexOf("— ") === 0; });
-    return { origin: lines[0], size: parseInt(lines[1], 10), root: hashBytes(lines[2]), signatures: sigs.length };
+    var cut = note.indexOf("\n\n");
+    if (cut < 0) throw new Error("the checkpoint is not a signed note");
+    var text = note.slice(0, cut + 1);  // the signed text ends with its last newline
+    var lines = text.slice(0, -1).split("\n");
+    if (lines.length < 3 || !/^\d+$/.test(lines[1])) throw new Error("the checkpoint is not a signed note");
+    var signatures = note.slice(cut + 2).split("\n").filter(function (l) { return l.indexOf("— ") === 0; })
+      .map(function (l) { var at = l.lastIndexOf(" "); return { name: l.slice(2, at), sig: b64decode(l.slice(at + 1)) }; });
+    return { origin: lines[0], size: parseInt(lines[1], 10), root: hashBytes(lines[2]), text: text, signatures: signatures };
+  }
+
+  /** Check the log's Ed25519 note signature on a checkpoint with its verifier key
+   *  (`name+hexid+base64(0x01 ‖ public key)`).  Resolves to a sentence; rejects when it fails. */
+  async function verifyNoteSignature(cp, vkey) {
+    var parts = /^([^+\s]+)\+([0-9a-f]{8})\+([A-Za-z0-9+/]+=*)$/.exec(vkey);  // base64 may hold '+'
+    if (!parts) throw new Error("the log key is not a note verifier key");
+    var name = parts[1], keyBytes = b64decode(parts[3]);
+    if (keyBytes.length !== 33 || keyBytes[0] !== 1) throw new Error("the log key is not an Ed25519 note key");
+    var pub = keyBytes.slice(1);
+    var keyHash = (await sha256(concat(enc.encode(name + "\n"), keyBytes))).slice(0, 4);
+    var line = cp.signatures.find(function (s) { return s.name === name && s.sig.length === 68 && equal(s.sig.slice(0, 4), keyHash); });
+    if (!line) throw new Error("the checkpoint carries no signature by the log key " + name);
+    var key;
+    try {
+      key = await crypto.subtle.importKey("raw", pub, { name: "Ed25519" }, false, ["verify"]);
+    } catch (e) {
+      return "(this browser cannot check Ed25519 signatures; the checkpoint's signature was not checked)";
+    }
+    var ok = await crypto.subtle.verify({ name: "Ed25519" }, key, line.sig.slice(4), enc.encode(cp.text));
+    if (!ok) throw new Error("the checkpoint's signature by the log key " + name + " does not verify");
+    return "The checkpoint's signature by the log key " + name + "+" + parts[2] + " verifies.";
   }
   function proofList(data) {
     var list = Array.isArray(data) ? data
@@ -175,6 +200,12 @@
     return data;
   }
 
+  async function fetchLogKey(api) {
+    var info = await fetchOk(api);
+    if (!info || typeof info.log_key !== "string") throw new Error("the server does not say which key signs its log");
+    return info.log_key;
+  }
+
   /** Check entry `index` of the log at `api`; resolves to a sentence, rejects with the reason. */
   async function verifyEntry(api, index) {
     var line = entryLine(await fetchOk(api + "/entries/" + index));
@@ -184,13 +215,15 @@
     var cp = await fetchCheckpoint(api);
     var proof = proofList(await fetchOk(api + "/proofs/inclusion?index=" + index + "&size=" + cp.size));
     await verifyInclusion(leaf, index, cp.size, proof, cp.root);
+    var signed = await verifyNoteSignature(cp, await fetchLogKey(api));
     return "Verified: entry " + index + " (leaf " + hex(leaf).slice(0, 12) + "…) is in the log's checkpoint of " +
-      cp.size + " entries, root " + hex(cp.root).slice(0, 12) + "…, computed by your browser.";
+      cp.size + " entries, root " + hex(cp.root).slice(0, 12) + "…, computed by your browser. " + signed;
   }
 
   var STORE = "interlock:checkpoint:";
   async function checkSinceVisit(api) {
     var cp = await fetchCheckpoint(api);
+    await verifyNoteSignature(cp, await fetchLogKey(api));
     var key = STORE + cp.origin;
     var seen = null;
     try { seen = JSON.parse(localStorage.getItem(key) || "null"); } catch (e) { seen = null; }
@@ -237,6 +270,7 @@
   window.InterlockVerify = {
     canonicalJSON: canonicalJSON, leafHash: leafHash, nodeHash: nodeHash, verifyInclusion: verifyInclusion,
     verifyConsistency: verifyConsistency, parseCheckpoint: parseCheckpoint, verifyEntry: verifyEntry,
+    verifyNoteSignature: verifyNoteSignature,
     checkSinceVisit: checkSinceVisit, hashBytes: hashBytes, hex: hex, b64decode: b64decode,
   };
 })();
