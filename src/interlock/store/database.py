@@ -87,7 +87,9 @@ def create_database_engine(url: str, *, pool_size: int = 5) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(parsed, pool_size=pool_size, max_overflow=10, pool_pre_ping=True)
+    # No pool_pre_ping: it costs a round trip per checkout; a connection the server dropped
+    # fails once, the pool is invalidated and the next checkout reconnects.
+    return create_engine(parsed, pool_size=pool_size, max_overflow=10)
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -154,6 +154,7 @@ class Log:
         self.agreement = load_agreement(info.agreement)
         self._lock = threading.RLock()
         self._state: _State | None = None
+        self._durable_size = 0  # a size the database is known to hold (committed); only grows
 
     # --- appending ----------------------------------------------------------------------
 
@@ -227,6 +228,7 @@ class Log:
             reader = tree.MapReader(new_nodes, self.id)
             all_proofs = [inclusion_proof_from(reader, index, size) for _, index in accepted]
         # committed: now, and only now, acknowledge
+        self._durable_size = max(self._durable_size, size)
         for (position, index), proof in zip(accepted, all_proofs, strict=True):
             results[position] = Ack(index, when, size, note, tuple(proof))
         return [r for r in results if r is not None]
@@ -306,6 +308,7 @@ class Log:
             raise LogCorruptError(f"log {self.id}: the stored tree does not match checkpoint {size}")
         state.checkpoint = StoredCheckpoint(size, root, note, created)
         self._state = state
+        self._durable_size = max(self._durable_size, size)
         return state
 
     def _load(self, conn: Connection, start: int, end: int) -> Iterator[Entry]:
@@ -343,14 +346,14 @@ class Log:
         return evaluate(self.agreement, prefix, as_of, signatures=[True] * len(prefix))
 
     def size(self) -> int:
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return self._head(conn)[0]
 
     def entries(self, start: int = 0, limit: int = 100) -> list[Entry]:
         """Entries start, start+1, … (at most `limit`, fewer at the end of the log)."""
         if start < 0 or limit < 0:
             raise ProofRequestError("start and limit must not be negative")
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(entries.c.idx, entries.c.integrated_at, entries.c.envelope)
                 .where(entries.c.log_id == self.id, entries.c.idx >= start, entries.c.idx < start + limit)
@@ -366,13 +369,13 @@ class Log:
 
     def latest_checkpoint(self) -> StoredCheckpoint:
         """The newest checkpoint with every cosignature received for it."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             size, root, note, created = self._head(conn)
             return StoredCheckpoint(size, root, note, created, self._cosignatures(conn, size))
 
     def checkpoint(self, size: int) -> StoredCheckpoint | None:
         """The checkpoint the log signed at exactly `size`, if it signed one."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             row = conn.execute(
                 select(checkpoints).where(checkpoints.c.log_id == self.id, checkpoints.c.size == size)
             ).first()
@@ -411,10 +414,22 @@ class Log:
                                                 "line": line, "received_at": cosig.received_at})
         return cosig
 
+    def _read(self) -> Connection:
+        """A connection for reads that need no transaction: no BEGIN/ROLLBACK round trips
+        (every row read here is immutable once written, and the head only grows)."""
+        return self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+
+    def _size_at_least(self, conn: Connection, size: int | None) -> int:
+        """The head size, or — when `size` is given and memory already knows the log has at
+        least that many entries — `size` itself, without asking the database."""
+        if size is not None and 0 <= size <= self._durable_size:
+            return self._durable_size
+        return self._head(conn)[0]
+
     def inclusion_proof(self, index: int, size: int | None = None) -> list[bytes]:
         """RFC 9162 inclusion proof of entry `index` in the tree of `size` (default: newest)."""
-        with self.engine.connect() as conn:
-            head = self._head(conn)[0]
+        with self._read() as conn:
+            head = self._size_at_least(conn, size)
             size = head if size is None else size
             if not 0 <= index < size or size > head:
                 raise ProofRequestError(f"no inclusion proof for entry {index} in a tree of size {size} "
@@ -423,8 +438,8 @@ class Log:
 
     def consistency_proof(self, old_size: int, new_size: int | None = None) -> list[bytes]:
         """RFC 9162 consistency proof from tree size `old_size` to `new_size` (default: newest)."""
-        with self.engine.connect() as conn:
-            head = self._head(conn)[0]
+        with self._read() as conn:
+            head = self._size_at_least(conn, new_size)
             new = head if new_size is None else new_size
             if not 0 <= old_size <= new <= head:
                 raise ProofRequestError(f"no consistency proof from size {old_size} to {new} "
@@ -433,8 +448,8 @@ class Log:
 
     def root(self, size: int) -> bytes:
         """The root hash of the tree of `size` entries (any size up to the newest)."""
-        with self.engine.connect() as conn:
-            head = self._head(conn)[0]
+        with self._read() as conn:
+            head = self._size_at_least(conn, size)
             if not 0 <= size <= head:
                 raise ProofRequestError(f"no tree of size {size} (the log has {head} entries)")
             return tree.compute(conn, self.id, lambda r: root_from(r, size))
@@ -449,7 +464,7 @@ class Log:
     def subtrees(self, level: int, start: int, count: int) -> list[bytes]:
         """Hashes of complete subtrees `start … start+count-1` at `level` that exist (for tiles:
         a level-L tile N is `subtrees(8 * L, 256 * N, 256)`)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             rows = conn.execute(
                 select(nodes.c.idx, nodes.c.hash)
                 .where(nodes.c.log_id == self.id, nodes.c.level == level,
@@ -465,7 +480,7 @@ class Log:
 
     def count_rows(self) -> dict[str, int]:
         """Rows this log holds per table (for tests and `interlock log list`)."""
-        with self.engine.connect() as conn:
+        with self._read() as conn:
             return {
                 table.name: int(conn.execute(select(func.count()).select_from(table)
                                              .where(table.c.log_id == self.id)).scalar_one())
