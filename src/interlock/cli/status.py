@@ -72,16 +72,26 @@ def _evaluate(agreement_path: Path, entries_path: Path, as_of: str | None, unsig
 
 @app.command()
 def status(
-    agreement: AgreementArg,
-    entries: EntriesOpt,
+    agreement: Annotated[Path | None, typer.Argument(help="The agreement file (YAML or JSON).")] = None,
+    entries: Annotated[Path | None, typer.Option("--entries", help="The log as an entries file (JSON lines).")] = None,
+    *,
     as_of: AsOfOpt = None,
     format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
     unsigned: UnsignedOpt = False,
+    server: Annotated[str | None, typer.Option("--server", help="Read the log from a server; evaluate here.")] = None,
+    log: Annotated[str | None, typer.Option("--log", help="With --server: the agreement id.")] = None,
 ) -> None:
     """Where every stage and obligation stands at a moment (default: now)."""
     if format not in ("table", "json"):
         raise typer.BadParameter("--format is table or json")
-    document, result = _evaluate(agreement, entries, as_of, unsigned)
+    if server is not None:  # the server's agreement and entries, every signature checked here
+        from interlock.remote import evaluate_remote
+
+        document, result = evaluate_remote(server, log, as_of)
+    elif agreement is None or entries is None:
+        raise typer.BadParameter("give AGREEMENT --entries FILE, or --server URL")
+    else:
+        document, result = _evaluate(agreement, entries, as_of, unsigned)
     if format == "json":
         print(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
         return

@@ -50,7 +50,15 @@ def _files_source(options: dict[str, Any]) -> Any:
                        description=f"entries file {options['entries']}")
 
 
-SOURCES: dict[str, SourceBuilder] = {"db": _database_source, "entries": _files_source}
+def _server_source(options: dict[str, Any]) -> Any:
+    if options.get("server") is None:
+        return None
+    from interlock.remote import ServerSource
+
+    return ServerSource(options["server"], options.get("log"))
+
+
+SOURCES: dict[str, SourceBuilder] = {"db": _database_source, "entries": _files_source, "server": _server_source}
 
 
 def _progress_bar() -> tuple[Any, Callable[[str, int, int | None], None]]:
@@ -78,6 +86,7 @@ Opt = typer.Option
 def verify(
     *,
     db: Annotated[str | None, Opt("--db", help="Database URL of the log.")] = None,
+    server: Annotated[str | None, Opt("--server", help="An interlock server URL (--log ID if it has several).")] = None,
     log: Annotated[str | None, Opt("--log", help="Log id in the database (default: the only one).")] = None,
     entries: Annotated[Path | None, Opt("--entries", help="Entries file (JSON lines).")] = None,
     agreement: Annotated[Path | None, Opt("--agreement", help="Agreement file, with --entries.")] = None,
@@ -105,10 +114,10 @@ def verify(
     from interlock.cli.log import read_verifier_key
     from interlock.store.audit import audit, read_checkpoint_text
 
-    options = {"db": db, "log": log, "entries": entries, "agreement": agreement, "head": head}
+    options = {"db": db, "server": server, "log": log, "entries": entries, "agreement": agreement, "head": head}
     chosen = [name for name in SOURCES if options.get(name) is not None]
     if len(chosen) != 1:
-        raise typer.BadParameter("give exactly one source: --db URL or --entries FILE --agreement FILE")
+        raise typer.BadParameter("give exactly one source: --db URL, --server URL or --entries FILE --agreement FILE")
     source = SOURCES[chosen[0]](options)
     trusted = read_verifier_key(log_key) if log_key else None
     witnesses = [read_verifier_key(k) for k in witness_key or []]
