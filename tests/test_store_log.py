@@ -31,6 +31,7 @@ from interlock.errors import (
 from interlock.note import new_signer_key, split_note
 from interlock.store import Ack, LogWriter, Refusal, Store
 from interlock.store.log import canonical_envelope, leaf_bytes
+from interlock.store.tree import batch_inclusion_proofs
 from pg import T0, adoptions, log_signer_key, northland_agreement, signed
 
 EMPTY = bytes.fromhex("e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
@@ -296,3 +297,17 @@ def test_canonical_envelope_is_rfc8785(payload: str, kind: str, keyid: str, sig:
     assert text.encode() == rfc8785.dumps(envelope)
     when = "2026-03-03T08:00:00Z"
     assert leaf_bytes(text, when) == rfc8785.dumps({"integrated_at": when, "envelope": envelope})
+
+
+@settings(max_examples=200, deadline=None)
+@given(size=st.integers(1, 300), data=st.data())
+def test_batch_inclusion_proofs_are_the_rfc_paths(size: int, data: st.DataObject) -> None:
+    """The proofs of a batch, built with each node once, are RFC 9162's PATH for each leaf."""
+    leaves = [i.to_bytes(4, "big") for i in range(size)]
+    indices = data.draw(st.lists(st.integers(0, size - 1), max_size=40))
+    proofs = batch_inclusion_proofs(tlog.MemoryTree(tlog.leaf_hash(x) for x in leaves), indices, size)
+    assert sorted(proofs) == sorted(set(indices))
+    for index in indices:
+        assert proofs[index] == tlog.inclusion_proof(leaves, index)
+    with pytest.raises(ProofRequestError):
+        batch_inclusion_proofs(tlog.MemoryTree(), [size], size)

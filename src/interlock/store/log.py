@@ -225,8 +225,8 @@ class Log:
             # path of the batch's first entry, so one fetch for that proof serves them all.
             first = accepted[0][1]
             tree.compute(conn, self.id, lambda r: inclusion_proof_from(r, first, size), new_nodes)
-            reader = tree.MapReader(new_nodes, self.id)
-            all_proofs = [inclusion_proof_from(reader, index, size) for _, index in accepted]
+            proofs = tree.batch_inclusion_proofs(tree.MapReader(new_nodes, self.id), [i for _, i in accepted], size)
+            all_proofs = [proofs[index] for _, index in accepted]
         # committed: now, and only now, acknowledge
         self._durable_size = max(self._durable_size, size)
         for (position, index), proof in zip(accepted, all_proofs, strict=True):

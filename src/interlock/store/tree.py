@@ -16,8 +16,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, TextClause, text
 
-from interlock.errors import LogCorruptError
-from interlock.tlog import SubtreeReader
+from interlock.errors import LogCorruptError, ProofRequestError
+from interlock.tlog import SubtreeReader, node_hash
+from interlock.tlog_hash import split_point
 
 T = TypeVar("T")
 Key = tuple[int, int]
@@ -108,3 +109,47 @@ def compute(
     if recorder.missing:
         have.update(fetch_subtrees(conn, log_id, recorder.missing))
     return function(MapReader(have, log_id))
+
+
+def batch_inclusion_proofs(reader: SubtreeReader, indices: Iterable[int], size: int) -> dict[int, list[bytes]]:
+    """RFC 9162 inclusion proofs (PATH, bottom-up) of several leaves in the tree of `size`,
+    computing each node once: the proofs of a batch of appended entries share almost every
+    node, and `inclusion_proof_from` would rebuild the shared right-hand parts per proof."""
+    memo: dict[tuple[int, int], bytes] = {}
+
+    def mth(begin: int, end: int) -> bytes:
+        found = memo.get((begin, end))
+        if found is None:
+            width = end - begin
+            if width & (width - 1) == 0 and begin % width == 0:
+                level = width.bit_length() - 1
+                found = reader.subtree(level, begin >> level)
+            else:
+                mid = begin + split_point(width)
+                found = node_hash(mth(begin, mid), mth(mid, end))
+            memo[(begin, end)] = found
+        return found
+
+    def paths(begin: int, end: int, targets: list[int]) -> dict[int, list[bytes]]:
+        if end - begin == 1:
+            return {t: [] for t in targets}
+        mid = begin + split_point(end - begin)
+        out: dict[int, list[bytes]] = {}
+        left = [t for t in targets if t < mid]
+        right = [t for t in targets if t >= mid]
+        if left:
+            sibling = mth(mid, end)
+            for t, path in paths(begin, mid, left).items():
+                path.append(sibling)
+                out[t] = path
+        if right:
+            sibling = mth(begin, mid)
+            for t, path in paths(mid, end, right).items():
+                path.append(sibling)
+                out[t] = path
+        return out
+
+    wanted = sorted(set(indices))
+    if wanted and not 0 <= wanted[0] <= wanted[-1] < size:
+        raise ProofRequestError(f"leaf indices {wanted[0]}…{wanted[-1]} are not all in a tree of size {size}")
+    return paths(0, size, wanted) if wanted else {}
