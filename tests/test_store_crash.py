@@ -131,7 +131,9 @@ def test_acknowledged_entries_survive_sigkill(db_url: str) -> None:
     with Store.open(db_url) as store:
         info = store.register_log(northland_agreement(), log_signer_key(), T0)
         store.log(info.id, log_signer_key()).append(adoptions(), T0)
-    rng = random.Random(int(time.time()))
+    seed = int(time.time())
+    print(f"kill timing seed {seed}")  # shown by pytest if the test fails
+    rng = random.Random(seed)
     acks: list[dict[str, Any]] = []
     for run in range(KILLS):
         started = threading.Event()
