@@ -46,11 +46,17 @@ class DatabaseSource:
         if log_id not in ids:
             raise UnknownLogError(f"the database has no log {log_id!r} (it has: {', '.join(ids) or 'none'})")
         self.log_id = log_id
-        with self.engine.connect() as conn:
-            self._row = conn.execute(select(logs).where(logs.c.id == log_id)).one()
+        # One read transaction for the whole audit, so a log appended to meanwhile is seen at
+        # one moment: SQLite's WAL snapshot, PostgreSQL's REPEATABLE READ snapshot.
+        postgres = self.engine.dialect.name == "postgresql"
+        options: dict[str, Any] = {"isolation_level": "REPEATABLE READ"} if postgres else {}
+        self._conn = self.engine.connect().execution_options(**options)
+        self._conn.begin()
+        self._row = self._conn.execute(select(logs).where(logs.c.id == log_id)).one()
         self.description = f"log {log_id} in {self.engine.url.render_as_string()}"
 
     def close(self) -> None:
+        self._conn.close()
         self.engine.dispose()
 
     def agreement(self) -> bytes:
@@ -63,14 +69,13 @@ class DatabaseSource:
         return str(self._row.origin)
 
     def count(self) -> int | None:
-        with self.engine.connect() as conn:
-            return int(conn.execute(
-                select(func.count()).select_from(entries).where(entries.c.log_id == self.log_id)
-            ).scalar_one())
+        return int(self._conn.execute(
+            select(func.count()).select_from(entries).where(entries.c.log_id == self.log_id)
+        ).scalar_one())
 
     def _stream(self, query: Any) -> Iterator[Any]:
-        with self.engine.connect().execution_options(stream_results=True, yield_per=2000) as conn:
-            yield from conn.execute(query)
+        """Rows in batches (a server-side cursor on PostgreSQL); one stream at a time."""
+        yield from self._conn.execution_options(stream_results=True, yield_per=2000).execute(query)
 
     def entries(self) -> Iterator[EntryRecord]:
         query = select(entries).where(entries.c.log_id == self.log_id).order_by(entries.c.idx)
@@ -86,10 +91,9 @@ class DatabaseSource:
 
     def checkpoints(self) -> Iterator[CheckpointRecord]:
         lines: dict[int, list[str]] = {}
-        with self.engine.connect() as conn:
-            for row in conn.execute(select(cosignatures).where(cosignatures.c.log_id == self.log_id)
-                                    .order_by(cosignatures.c.size, cosignatures.c.key_name)):
-                lines.setdefault(int(row.size), []).append(row.line)
+        for row in self._conn.execute(select(cosignatures).where(cosignatures.c.log_id == self.log_id)
+                                      .order_by(cosignatures.c.size, cosignatures.c.key_name)):
+            lines.setdefault(int(row.size), []).append(row.line)
         query = select(checkpoints).where(checkpoints.c.log_id == self.log_id).order_by(checkpoints.c.size)
         for row in self._stream(query):
             yield CheckpointRecord(row.note, int(row.size), bytes(row.root), tuple(lines.get(int(row.size), ())))
