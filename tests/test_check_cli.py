@@ -136,8 +136,8 @@ def test_demo_summarises_each_example(tmp_path: Path) -> None:
 
 def test_real_demo_command_runs_from_anywhere(tmp_path: Path) -> None:
     interlock = Path(sys.executable).parent / "interlock"
-    result = subprocess.run([str(interlock), "demo"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
-                            check=False)
+    result = subprocess.run([str(interlock), "demo", "--no-serve", "--data", str(tmp_path / "log")], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120, check=False)
     assert "Traceback" not in result.stderr
     examples = sorted((ROOT / "examples").glob("*.yaml"))
     if examples:  # found beside the checkout, even when run from elsewhere
