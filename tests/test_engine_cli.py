@@ -1,5 +1,5 @@
-"""`interlock status` and `interlock explain` as a user runs them (real subprocesses), the words
-of `explain`, and parallel signature verification (`interlock.verification`)."""
+"""`interlock status` and `interlock explain` as a user runs them (real subprocesses), and the
+words of `explain`."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from interlock.engine.explain import explain
 from interlock.engine.terms import Terms
 from interlock.statements import Entry, dump_entries, parse_entries
 from interlock.timeutil import parse_timestamp
-from interlock.verification import evaluate_log, verify_signatures
 from test_engine_scenarios import build, load
 
 NORTHLAND = DATA / "northland"
@@ -123,22 +122,3 @@ def test_bad_inputs_exit_1_with_a_code(tmp_path: Path) -> None:
         assert result.stderr.startswith(f"error {code}:"), result.stderr
         assert "Traceback" not in result.stderr
     assert run("status", AGREEMENT, "--entries", ENTRIES, "--format", "xml").returncode == 2
-
-
-def test_parallel_verification_flags() -> None:
-    world = build(load(DATA / "engine" / "03-quorum.yaml"))
-    entries = list(world.entries)
-    forged = dict(entries[4].envelope or {})
-    forged["signatures"] = [{"keyid": "m3-1", "sig": entries[5].envelope["signatures"][0]["sig"]}]  # type: ignore[index]
-    entries[4] = Entry(4, entries[4].integrated_at, envelope=forged)
-    stranger = world.entry("1 13:30", world.statement("1 13:30", "m1", "note", {"text": "t"}, key="m9-1"), signer="m1")
-    unsigned = Entry(0, when("1 13:40"), statement={"type": "note"})
-    entries += [Entry(len(entries), stranger.integrated_at, envelope=stranger.envelope),
-                Entry(len(entries) + 1, unsigned.integrated_at, statement=unsigned.statement)]
-    expected = [True, True, True, True, False, True, True, True, None, None]
-    assert verify_signatures(world.agreement, entries) == expected
-    assert verify_signatures(world.agreement, entries, processes=2, parallel_from=1) == expected
-    as_of = when("3 00:00")
-    folded = evaluate_log(world.agreement, entries[:8], as_of, processes=2, parallel_from=1).to_json()
-    assert folded == evaluate(world.agreement, entries[:8], as_of).to_json()
-    assert folded["rejected"][0]["code"] == "bad-signature"  # the flag said False: the engine says why

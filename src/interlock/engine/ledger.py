@@ -229,7 +229,7 @@ class Ledger:
         categories: dict[str, Any] | None,
         observed_text: str,
     ) -> None:
-        observed_at = self.terms.time(observed_text)
+        observed_at = self.terms.read(observed_text)
         cats = {k: float(v) for k, v in categories.items()} if categories else None
         claim = Claim(
             acc.index, type_=st.type, obligation=obligation, author=st.author, units=units, categories=cats,
@@ -267,7 +267,7 @@ class Ledger:
     def _on_impediment(self, acc: Accepted, st: Statement) -> None:
         body = st.body
         assert isinstance(body, ImpedimentBody)
-        observed = self.terms.time(body.observed_at)
+        observed = self.terms.read(body.observed_at)
         self._add_act(Act(acc.index, "impediment", body.obligation, st.author, acc.at, observed_at=observed))
 
     def _on_suspend(self, acc: Accepted, st: Statement) -> None:
@@ -278,7 +278,7 @@ class Ledger:
     def _on_extend(self, acc: Accepted, st: Statement) -> None:
         body = st.body
         assert isinstance(body, ExtendBody)
-        due = self.terms.time(body.due)
+        due = self.terms.read(body.due)
         self._add_act(Act(acc.index, "extend", body.obligation, st.author, acc.at, due=due))
 
     def _on_waive(self, acc: Accepted, st: Statement) -> None:

@@ -91,12 +91,16 @@ class Terms:
         return timedelta(0)
 
     def time(self, text: str) -> datetime:
-        """A timestamp as written in the agreement or a statement, read in its timezone."""
+        """A timestamp as written in the agreement (`at:`), read in its timezone; cached."""
         cached = self._times.get(text)
         if cached is None:
             cached = parse_timestamp(text, self.timezone)
             self._times[text] = cached
         return cached
+
+    def read(self, text: str) -> datetime:
+        """A timestamp from a statement, read in the agreement's timezone (not cached)."""
+        return parse_timestamp(text, self.timezone)
 
     @cached_property
     def obligation_order(self) -> tuple[str, ...]:
