@@ -53,8 +53,8 @@ def build(store: Store) -> Any:
 def check(url: str, log: Any, **options: Any) -> Report:
     source = DatabaseSource(url, log.id)
     try:
-        return audit(source, log_key=log.info.public_key, witness_keys=[WITNESS], min_cosignatures=1,
-                     workers=1, **options)
+        return audit(source, **{"log_key": log.info.public_key, "witness_keys": [WITNESS], "min_cosignatures": 1,
+                                "workers": 1, **options})
     finally:
         source.close()
 
@@ -352,3 +352,32 @@ def test_audit_checks_entries_in_a_process_pool(db_url: str, store: Store) -> No
         source.close()
     first = report.first_problem()
     assert first is not None and first.index == 211 and "bad-signature" in first.message
+
+
+def test_a_log_that_grows_during_the_audit_verifies(db_url: str, store: Store) -> None:
+    """The audit reads one snapshot: appends committed meanwhile neither hide nor break it."""
+    import threading
+
+    info = store.register_log(northland_agreement(), log_signer_key(), T0)
+    log = store.log(info.id, log_signer_key())
+    log.append(adoptions() + [signed("observers", f"live-{i}") for i in range(200)], T0)
+    stop = threading.Event()
+    appended: list[int] = []
+
+    def grow() -> None:
+        i = 0
+        while not stop.is_set() and i < 400:
+            log.append([signed("observers", f"more-{i + j}") for j in range(5)], T0)
+            appended.append(i)
+            i += 5
+
+    grower = threading.Thread(target=grow)
+    grower.start()
+    try:
+        reports = [check(db_url, log, witness_keys=[], min_cosignatures=0) for _ in range(3)]
+    finally:
+        stop.set()
+        grower.join()
+    assert appended, "the log did not grow during the audit"
+    assert [r.problems for r in reports] == [[], [], []]
+    assert reports[-1].size >= 203
