@@ -21,6 +21,8 @@ from hypothesis import strategies as st
 from conftest import DATA
 from interlock.agreement import load_agreement
 from interlock.engine import evaluate
+from interlock.engine.explain import explain
+from interlock.engine.terms import Terms
 from interlock.server.dashboard import router
 from interlock.server.dashboard.adapter import status_json
 from interlock.server.dashboard.source import MemorySource
@@ -39,8 +41,12 @@ def make_app(extra_lines: list[dict[str, Any]] | None = None, now: datetime | No
     def status(as_of: datetime) -> dict[str, Any]:
         return status_json(evaluate(agreement, [e for e in entries if e.integrated_at <= as_of], as_of))
 
+    def explain_fn(oid: str, as_of: datetime) -> list[str]:
+        result = evaluate(agreement, [e for e in entries if e.integrated_at <= as_of], as_of)
+        return explain(Terms(agreement), result, oid)
+
     app = FastAPI()
-    app.state.dashboard_sources = {AID: MemorySource(agreement, lines, status)}
+    app.state.dashboard_sources = {AID: MemorySource(agreement, lines, status, explain_fn=explain_fn)}
     app.state.clock = lambda: now or datetime(2026, 3, 9, tzinfo=UTC)
     app.include_router(router)
     return app
@@ -138,6 +144,14 @@ def test_statement_text_is_escaped() -> None:
         page = c.get(f"/agreements/{AID}/incidents").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_obligation_page_links_the_engines_reasoning_to_entries(client: TestClient) -> None:
+    page = client.get(f"/agreements/{AID}/obligations/release-first").text
+    assert "The engine&#39;s own reasoning" in page or "The engine's own reasoning" in page
+    # `because: entries 4, 8` becomes two links to those entries
+    assert re.search(r'because: entries <a href="/agreements/[^"]+/entries/4">4</a>, '
+                     r'<a href="/agreements/[^"]+/entries/8">8</a>', page)
 
 
 def test_obligation_page_shows_tranches_and_chart(client: TestClient) -> None:

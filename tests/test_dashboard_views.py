@@ -298,3 +298,14 @@ def test_checkpoint_with_a_cosignature() -> None:
     # 1772900000 s after the epoch is 7 Mar 2026 16:13:20 UTC
     assert view.cosigners[0].cosigned_at == "7 Mar 2026 16:13 UTC"
     assert read_checkpoint("not a checkpoint") is None
+
+
+def test_explanation_says_since_when_the_engine_gives_it() -> None:
+    data = json.loads((DATA / "dashboard" / "status-northland-0309.json").read_text())
+    data["obligations"]["release-first"]["since"] = "2026-03-07T15:20:00Z"  # entry 8 completed it
+    page = build_obligation(AGREEMENT, "release-first", read_status(data), entries_until(MAR9), MAR9)
+    assert page is not None
+    assert page.explanation[0].text == (
+        "Late since 7 Mar 2026 15:20 UTC: verified in full after the deadline, within the grace period.")
+    # `since` of a fulfilled or late obligation is also when `{verified: …}` became true
+    assert read_status(data).obligation("release-first").verified_at == datetime(2026, 3, 7, 15, 20, tzinfo=UTC)

@@ -49,6 +49,13 @@ class LogSource:
 
     def __init__(self, log: Any) -> None:
         self.log = log
+        self._last: tuple[datetime, int, Any] | None = None  # (as_of, size, Status) of the last read
+
+    def _status(self, as_of: datetime) -> Any:
+        size = self.size()
+        if self._last is None or self._last[:2] != (as_of, size):
+            self._last = (as_of, size, self.log.status(as_of))
+        return self._last[2]
 
     @property
     def agreement(self) -> Agreement:
@@ -62,7 +69,16 @@ class LogSource:
         return [e.to_json() for e in self.log.entries(start, limit)]
 
     def status(self, as_of: datetime) -> dict[str, Any]:
-        return status_json(self.log.status(as_of))
+        return status_json(self._status(as_of))
+
+    def explain(self, obligation_id: str, as_of: datetime) -> list[str]:
+        from interlock.engine.explain import explain
+        from interlock.engine.terms import Terms
+
+        try:
+            return explain(Terms(self.agreement), self._status(as_of), obligation_id)
+        except (KeyError, InterlockError):
+            return []
 
     def checkpoint(self) -> CheckpointInfo | None:
         stored = self.log.latest_checkpoint()

@@ -97,6 +97,7 @@ class ObligationFacts:
     due: datetime | None = None
     verified_at: datetime | None = None
     breached_at: datetime | None = None
+    since: datetime | None = None  # when it entered its state (the engine's `since`, if given)
     flags: tuple[str, ...] = ()
     because: tuple[int, ...] = ()
     tranches: tuple[TrancheFacts, ...] = ()
@@ -193,6 +194,7 @@ def read_status(status: dict[str, Any]) -> StatusFacts:
             due=_when(data, "due"),
             verified_at=_when(data, "verified_at") or (since if state in ("fulfilled", "late") else None),
             breached_at=_when(data, "breached_at") or (since if state == "breached" else None),
+            since=since,
             flags=_flags(data.get("flags")),
             because=_ints(data.get("because")),
             tranches=tuple(_tranche(n, t) for n, t in enumerate(data.get("tranches") or [], start=1)),

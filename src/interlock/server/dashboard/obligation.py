@@ -78,7 +78,8 @@ def explain(agreement: Agreement, ob: Obligation, of: ObligationFacts, facts: St
     st = facts.stage(stage.id) if stage else None
     out: list[Sentence] = []
     label = obligation_state(of.state)
-    out.append(Sentence(f"{label.text}: {state_meaning(ob.kind, of.state, label.meaning)}."))
+    since = f" since {when(of.since)}" if of.since is not None and of.state != "pending" else ""
+    out.append(Sentence(f"{label.text}{since}: {state_meaning(ob.kind, of.state, label.meaning)}."))
     if stage and st:
         if st.opened_at is not None:
             out.append(Sentence(f"{stage_label(agreement, stage.id)} opened {when(st.opened_at)}."))

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from urllib.parse import urlencode
 import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup, escape
 
 from interlock.errors import InterlockError
 from interlock.server.dashboard import humanize
@@ -39,6 +41,7 @@ MEDIA = {".css": "text/css", ".js": "text/javascript", ".txt": "text/plain", ".s
 POLL_SECONDS = 5
 TIME_REFRESH = timedelta(seconds=60)  # pages whose words depend on the clock re-render this often
 PAGE = 200  # entries per timeline / log page
+ENTRY_REFS = re.compile(r"\b(entry|entries) (\d+(?:, \d+)*)")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -147,6 +150,16 @@ class Context:
         return {k: v for k, v in self.request.query_params.items()
                 if k not in ("as_of", "known", "rendered", "page") and v}
 
+    def link_entries(self, text: str) -> Markup:
+        """`text` escaped, with every `entry 4` / `entries 4, 8` turned into links."""
+
+        def numbers(match: re.Match[str]) -> str:
+            links = [f'<a href="{escape(self.url(f"/agreements/{self.agreement.id}/entries/{n}"))}">{n}</a>'
+                     for n in match.group(2).split(", ")]
+            return f"{match.group(1)} {', '.join(links)}"
+
+        return Markup(ENTRY_REFS.sub(numbers, str(escape(text))))
+
     def url(self, path: str, **params: Any) -> str:
         """A link inside the dashboard that keeps the time-travel moment."""
         query = {k: v for k, v in params.items() if v not in (None, "")}
@@ -187,6 +200,7 @@ class Context:
             "first_step": steps[0] if steps else None,
             "api": f"{self.request.scope.get('root_path', '')}/v1/agreements/{aid}",
             "asset": asset_url(self.request),
+            "link_entries": self.link_entries,
             **values,
         }
         html = env.get_template(template).render(context)
@@ -275,8 +289,9 @@ def obligation(request: Request, agreement_id: str, obligation_id: str) -> Respo
     view = build_obligation(ctx.agreement, obligation_id, ctx.facts, ctx.entries, ctx.at)
     if view is None:
         raise PageError(404, "No such obligation", f"This agreement has no obligation {obligation_id!r}.")
+    lines = [x for x in ctx.source.explain(obligation_id, ctx.at) if not x.lstrip().startswith("text:")]
     return ctx.page("obligation.html", f"{obligation_id} — {ctx.agreement.title}", "overview", TIME_REFRESH,
-                    view=view)
+                    view=view, engine_lines=lines)
 
 
 @router.get("/agreements/{agreement_id}/timeline", response_class=HTMLResponse)

@@ -60,6 +60,10 @@ class DashboardSource(Protocol):
         """The note verifier key that signs this log's checkpoints, when known."""
         ...
 
+    def explain(self, obligation_id: str, as_of: datetime) -> list[str]:
+        """The engine's own explanation lines (`interlock explain`); [] when not available."""
+        ...
+
 
 @dataclass
 class MemorySource:
@@ -75,6 +79,7 @@ class MemorySource:
     checkpoint_fn: Callable[[list[dict[str, Any]]], CheckpointInfo | None] | None = None
     history: list[CheckpointInfo] = field(default_factory=list)
     verifier_key: str | None = None
+    explain_fn: Callable[[str, datetime], list[str]] | None = None
 
     @property
     def agreement(self) -> Agreement:
@@ -103,6 +108,9 @@ class MemorySource:
 
     def log_key(self) -> str | None:
         return self.verifier_key
+
+    def explain(self, obligation_id: str, as_of: datetime) -> list[str]:
+        return self.explain_fn(obligation_id, as_of) if self.explain_fn else []
 
     def _leaves(self) -> list[bytes]:
         from interlock.statements import parse_entry
