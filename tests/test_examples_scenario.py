@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -83,3 +87,17 @@ def test_the_end_everything_delivered() -> None:
     assert result["obligations"]["release-second"]["state"] == "fulfilled"
     assert result["obligations"]["review"]["state"] == "fulfilled"
     assert result["obligations"]["aid-trucks"]["state"] != "breached"
+
+
+def test_interlock_status_reads_the_demo_log_without_rejections() -> None:
+    interlock = str(Path(sys.executable).parent / "interlock")
+    result = subprocess.run(
+        [interlock, "status", str(ROOT / "examples" / "northland-southland.yaml"),
+         "--entries", str(ROOT / "examples" / "northland-southland.entries.jsonl"),
+         "--as-of", "2026-03-11T12:00:00Z", "--format", "json"],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["rejected"] == [] and data["agreement"] == AGREEMENT.hash
+    assert data["obligations"]["ceasefire-north"]["state"] == "breached"
