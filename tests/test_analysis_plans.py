@@ -190,10 +190,14 @@ def test_values_reversible_share_and_equal_weights() -> None:
     a = plan("three-steps")
     v = parse_values({"values": 1, "reversible": {"withdraw": 0.5}}, a)
     r = analyse(a, v)
-    # Equal weights: each obligation 1 in total; the withdrawal half reversible → A pays 0.5.
+    # Equal weights: A gives two obligations (½ each of its handover), B one (all of it);
+    # the withdrawal is half reversible, so A's cost for it is ¼.
     assert r.equal_weights == ("a", "b")
-    assert [s.cost for s in r.steps] == [0.5, 1.0, 1.0]
+    assert [s.cost for s in r.steps] == [0.25, 1.0, 0.5]
+    # Receipts: B receives withdraw and answer (½ each), A receives release (all of it).
+    assert [dict(s.receives) for s in r.steps] == [{"b": 0.5}, {"a": 1.0}, {"b": 0.5}]
     assert EQUAL.worth("a", "x", 3, 12) == 0.25
+    assert EQUAL.worth("a", "x", 3, 12, share=0.5) == 0.125
 
 
 def test_structure_of_a_plan_that_cannot_finish() -> None:
@@ -269,3 +273,44 @@ def test_default_start_is_the_plans_earliest_fixed_time() -> None:
     r = analyse(gaza, oracle=local_oracle)
     assert r.run.adopted.at == datetime(2025, 1, 19, tzinfo=UTC)
     assert Path  # (imported for type checkers in helpers)
+
+
+def test_a_valued_penalty_makes_the_last_move_self_enforcing() -> None:
+    # docs/analysis.md: with a guarantor notified of a missed answer and A's penalty 40,
+    # A's temptation after step 0 is 30 − 0 − 40 = −10: A no longer gains by stopping.
+    doc = load_yaml_bytes((HERE / "three-steps.yaml").read_bytes()).data
+    doc["parties"].append({"id": "g", "name": "Guarantor", "role": "guarantor"})
+    doc["stages"][1]["obligations"][1]["on_breach"] = {"notify": ["g"]}
+    from interlock.agreement import parse_document
+
+    agreement = parse_document(doc)
+    data = load_yaml_bytes((HERE / "three-steps.values.yaml").read_bytes()).data
+    r = analyse(agreement, parse_values({**data, "penalties": {"a": 40}}, agreement), oracle=local_oracle)
+    first = r.defection["a"].temptations[0]
+    assert (first.saves, first.forgoes, first.penalty, first.value) == (30, 0, 40, -10)
+    assert first.breached == ("answer",) and first.notified == ("g",)
+    assert r.defection["a"].gains_by_stopping_after == ()
+    # Without the penalty the notification alone changes nothing.
+    r0 = analyse(agreement, parse_values(data, agreement), oracle=local_oracle)
+    assert r0.defection["a"].gains_by_stopping_after == (0, 1)
+    # A, while exposed, waits on the release, which no guarantor watches.
+    assert r0.exposure["a"].watched_coverage == 0.0
+
+
+def test_suggest_works_on_the_what_if_plan() -> None:
+    # tranches-1 without its monitor: as written nothing is verifiable (no suggestion can
+    # lower a peak that nothing ever reduces); with an assumed monitor the split is found.
+    doc = load_yaml_bytes((HERE / "tranches-1.yaml").read_bytes()).data
+    doc["parties"] = [p for p in doc["parties"] if p["id"] != "m"]
+    for ob in doc["stages"][0]["obligations"]:
+        del ob["verify"]
+    from interlock.agreement import parse_document
+
+    agreement = parse_document(doc)
+    written = analyse(agreement, oracle=local_oracle)
+    assert written.exposure["a"].final == written.exposure["a"].total
+    what_if = analyse(agreement, oracle=local_oracle, assume_monitor=True)
+    assert what_if.assumed == ("give", "answer") and what_if.plan is not agreement
+    found = {s.description: s.max_pct() for s in suggest(what_if)}
+    # No lag: A's one tranche is answered at once, but still after it — 100 % → 50 % in two.
+    assert found["deliver give in 2 tranches instead of 1"] == {"a": 50.0, "b": 0.0}

@@ -81,6 +81,8 @@ def _heading(a: Analysis) -> str:
     text = f"{a.agreement.title}\n{a.mode} schedule"
     if a.equal_weights:
         text += ", equal weights"
+    if a.assumed:
+        text += ", what-if: an assumed monitor verifies"
     return text
 
 

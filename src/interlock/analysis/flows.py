@@ -77,6 +77,30 @@ def unit_totals(run: Run) -> dict[str, float]:
     return totals
 
 
+def equal_shares(agreement: Agreement, totals: Mapping[str, float]) -> dict[tuple[str, str], float]:
+    """(party, obligation) → the obligation's share of what the party gives, or receives.
+
+    Only obligations the nominal run delivers (`totals`) count; refrains never do.  A deposit
+    counts among its depositor's gifts, its release among its receiver's receipts.
+    """
+    gives: dict[str, list[str]] = {}
+    gets: dict[str, list[str]] = {}
+    roles = {p.id: p.role for p in agreement.parties}
+    for _, ob in agreement.obligations():
+        if totals.get(ob.id, 0.0) <= 0:
+            continue
+        if roles.get(ob.by) == "party":
+            gives.setdefault(ob.by, []).append(ob.id)
+        for p in receivers_of(agreement, ob):
+            gets.setdefault(p, []).append(ob.id)
+    out: dict[tuple[str, str], float] = {}
+    for table in (gives, gets):
+        for party, obs in table.items():
+            for oid in obs:
+                out[(party, oid)] = 1.0 / len(obs)
+    return out
+
+
 def build_steps(
     agreement: Agreement, run: Run, valuation: Valuation,
     totals: Mapping[str, float] | None = None,
@@ -87,6 +111,7 @@ def build_steps(
     counterfactual, so that weights do not change when fewer tranches are delivered).
     """
     totals = dict(totals) if totals is not None else unit_totals(run)
+    shares = equal_shares(agreement, totals)
     index_of: dict[TrancheId, int] = {t.id: i for i, t in enumerate(run.tranches)}
     deposit_cost: dict[str, float] = {}
     steps: list[Step] = []
@@ -103,20 +128,21 @@ def build_steps(
         deposit = released_deposit(agreement, ob)
         if _role(agreement, ob.by) == "party":
             sender = ob.by
-            cost = valuation.worth(ob.by, ob.id, t.units, total) * valuation.keep(ob.id)
+            cost = valuation.worth(ob.by, ob.id, t.units, total, shares.get((ob.by, ob.id), 1.0))
+            cost *= valuation.keep(ob.id)
             if parties:
                 kind = "handover"
             else:
                 kind, escrow, parties = "deposit", guarantors[0], []
                 deposit_cost[ob.id] = deposit_cost.get(ob.id, 0.0) + cost
-                earmarked = _earmarked(agreement, valuation, ob, totals, t.units / total)
+                earmarked = _earmarked(agreement, valuation, ob, totals, share=t.units / total, shares=shares)
         elif deposit is not None:
             kind, sender = "release", deposit.by
             parties = [p for p in parties if p != deposit.by] or parties
-            cost = _released_cost(agreement, valuation, deposit, totals) * (t.units / total)
+            cost = _released_cost(valuation, deposit, totals, shares) * (t.units / total)
         else:
             kind, sender = "contribution", None
-        receives = {p: valuation.worth(p, ob.id, t.units, total) for p in parties}
+        receives = {p: valuation.worth(p, ob.id, t.units, total, shares.get((p, ob.id), 1.0)) for p in parties}
         requires = frozenset(index_of[d] for d in t.why.deps if d in index_of and index_of[d] != i)
         steps.append(Step(
             index=i, obligation=ob.id, tranche=t.number, giver=ob.by, sender=sender, kind=kind,
@@ -128,8 +154,8 @@ def build_steps(
 
 
 def _earmarked(
-    agreement: Agreement, valuation: Valuation, deposit: Obligation, totals: Mapping[str, float],
-    share: float,
+    agreement: Agreement, valuation: Valuation, deposit: Obligation, totals: Mapping[str, float], *,
+    share: float, shares: Mapping[tuple[str, str], float],
 ) -> dict[str, float]:
     """Each eventual receiver's value of `share` of all releases of `deposit`."""
     out: dict[str, float] = {}
@@ -142,18 +168,20 @@ def _earmarked(
             continue
         for p in recipients(agreement, ob)[0]:
             if p != deposit.by:
-                out[p] = out.get(p, 0.0) + valuation.worth(p, ob.id, total, total) * share
+                out[p] = out.get(p, 0.0) + valuation.worth(p, ob.id, total, total, shares.get((p, ob.id), 1.0)) * share
     return out
 
 
 def _released_cost(
-    agreement: Agreement, valuation: Valuation, deposit: Obligation, totals: Mapping[str, float]
+    valuation: Valuation, deposit: Obligation, totals: Mapping[str, float],
+    shares: Mapping[tuple[str, str], float],
 ) -> float:
     """The depositor's whole cost of `deposit` (what releasing all of it exposes)."""
     total = totals.get(deposit.id, 0.0)
     if total <= 0:
         return 0.0
-    return valuation.worth(deposit.by, deposit.id, total, total) * valuation.keep(deposit.id)
+    worth = valuation.worth(deposit.by, deposit.id, total, total, shares.get((deposit.by, deposit.id), 1.0))
+    return worth * valuation.keep(deposit.id)
 
 
 def obligation_terms(agreement: Agreement) -> dict[str, Terms]:

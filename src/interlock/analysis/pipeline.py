@@ -43,6 +43,14 @@ class Analysis:
     structure: structure.Structure
     assumed: tuple[str, ...] = ()
     """Obligations given an assumed monitor for this what-if (`assume_monitor`)."""
+    simulated: Agreement | None = None
+    """The plan the run simulated, when it differs from `agreement` (the what-if)."""
+    oracle: Oracle = local_oracle
+    """The condition rules the run used (the engine by default)."""
+
+    @property
+    def plan(self) -> Agreement:
+        return self.simulated or self.agreement
 
     @property
     def equal_weights(self) -> tuple[str, ...]:
@@ -161,5 +169,5 @@ def analyse_run(
         exposure=exposure.analyse(steps, parties, terms),
         defection=defection.analyse(steps, parties, counterfactual, valuation.penalties),
         structure=structure.analyse(written, run),
-        assumed=assumed,
+        assumed=assumed, simulated=agreement if agreement is not written else None, oracle=oracle,
     )

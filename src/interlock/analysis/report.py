@@ -20,8 +20,8 @@ from interlock.timeutil import format_duration, format_timestamp
 
 FORMAT_VERSION = 1
 EQUAL_NOTE = (
-    "no valuation given for {who}: every obligation weighs 1 in total for its giver and for "
-    "each receiver (equal weights)"
+    "no valuation given for {who}: equal weights — what a side hands over counts 100 % in "
+    "total, split equally among the obligations it gives, and what it receives likewise"
 )
 
 

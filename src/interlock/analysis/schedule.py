@@ -1,8 +1,9 @@
 """The nominal run of a plan: every obligation delivered on schedule, found as a fixpoint.
 
 `simulate(agreement, scenario)` delivers each obligation at its earliest allowed moment
-(`optimistic`: from the moment it starts) or at its deadline (`deadline`), its tranches
-evenly spread between start and due, each verified `scenario.lag(obligation)` after its
+(`optimistic`: from the moment it starts) or at its deadline (`deadline`; an obligation
+with no `due` at all is delivered when it starts, one whose `due` never comes is never
+delivered), its tranches evenly spread between start and due, each verified `scenario.lag(obligation)` after its
 handover (never, if nobody can verify it).  A proportional obligation answers each verified
 base tranche; a rate obligation delivers its amount in every whole period of its window
 (up to the run's end when the window is open-ended); a refrain obligation is not a transfer
@@ -162,6 +163,8 @@ def _plan_deliver(ev: Evaluator, ob: Obligation, start: Moment, notes: set[str])
     due = ev.due(ob.id)
     mode = ev.scenario.mode
     if due is None and mode == "deadline":
+        if ob.due is not None:
+            return []  # its deadline never comes: a debtor who waits for it never delivers
         notes.add(f"{ob.id} has no deadline: the deadline schedule delivers it when it starts")
     spread = due is not None and due.at > start.at
     cause = due if (mode == "deadline" and due is not None and spread) else start
@@ -190,6 +193,8 @@ def _plan_proportional(ev: Evaluator, ob: Obligation, start: Moment, notes: set[
         cause = latest([base.verified, start])
         if ev.scenario.mode == "deadline":
             due = ev.tranche_due(ob, base.verified)
+            if due is None and ob.due is not None:
+                continue  # its deadline never comes
             if due is None:
                 notes.add(f"{ob.id} has no deadline: the deadline schedule answers each tranche "
                           "when its base is verified")

@@ -35,8 +35,8 @@ from interlock.analysis.report import num
 from interlock.analysis.schedule import simulate
 from interlock.analysis.steps import Step, total_cost
 
-EXHAUSTIVE_LIMIT = 5000
-BEAM = 16
+EXHAUSTIVE_LIMIT = 2000
+BEAM = 8
 KEEP = 10
 Kind = Literal["reorder", "split", "escrow", "swap"]
 
@@ -162,7 +162,7 @@ def _beam(steps: Sequence[Step], parties: Sequence[str], movable: Sequence[int],
 
 
 def reorders(a: Analysis, fixed_kinds: Sequence[str] = ("rate",)) -> list[tuple[list[Step], list[int]]]:
-    kinds = {ob.id: ob.kind for _, ob in a.agreement.obligations()}
+    kinds = {ob.id: ob.kind for _, ob in a.plan.obligations()}
     movable = [s.index for s in a.steps if s.kind == "handover" and kinds.get(s.obligation) not in fixed_kinds]
     if len(movable) < 2:
         return []
@@ -189,7 +189,7 @@ def _with_tranches(agreement: Agreement, oid: str, count: int) -> Agreement:
 
 
 def splits(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
-    for _, ob in a.agreement.obligations():
+    for _, ob in a.plan.obligations():
         q = ob.quantity
         if ob.kind != "deliver" or q is None or q.per or q.amount is None:
             continue
@@ -198,14 +198,14 @@ def splits(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
             count = now * factor
             if q.amount < count:
                 break
-            variant = _with_tranches(a.agreement, ob.id, count)
-            run = simulate(variant, a.run.scenario)
+            variant = _with_tranches(a.plan, ob.id, count)
+            run = simulate(variant, a.run.scenario, a.oracle)
             steps = build_steps(variant, run, a.valuation, unit_totals(run))
             yield f"deliver {ob.id} in {count} tranches instead of {now}", steps
 
 
 def escrows(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
-    guarantor = next((p.id for p in a.agreement.parties if p.role == "guarantor"), None)
+    guarantor = next((p.id for p in a.plan.parties if p.role == "guarantor"), None)
     if guarantor is None:
         return
     for oid in dict.fromkeys(s.obligation for s in a.steps if s.kind == "handover" and s.sender):
@@ -246,7 +246,7 @@ def swaps(a: Analysis) -> Iterator[tuple[str, list[Step], tuple[str, ...]]]:
 def suggest(a: Analysis) -> list[Suggestion]:
     """Proposals that lower a side's maximum exposure without raising another's, best first."""
     base = peaks(a.steps, a.sides)
-    terms = obligation_terms(a.agreement)
+    terms = obligation_terms(a.plan)
     found: list[tuple[tuple[bool, tuple[float, float], str], Suggestion]] = []
     seen: set[tuple[Any, ...]] = set()
 

@@ -19,9 +19,12 @@ compared across parties; cross-party figures use percentages of each side's own 
     start: 2026-03-03T09:00:00Z       # the adoption moment of the simulated run
     horizon: 60d                      # how long after adoption open-ended rate windows run
 
-A party listed under `parties` must value every obligation it gives or receives; a party not
-listed weighs each of its obligations equally (each obligation counts 1 in total, spread
-over its units), and the analysis says so.  Pure: `parse_values(data, agreement)` validates
+A party listed under `parties` must value every obligation it gives or receives.  For a party
+not listed the analysis uses *equal weights* and says so: what the party hands over counts
+1 (100 %) in total, split equally among the obligations it gives, and what it receives
+counts 1 in total, split equally among the obligations it receives (each obligation's share
+spread evenly over its units).  This assumes each side values the whole exchange at par —
+it signed it — and takes no view on which obligation matters more.  Pure: `parse_values(data, agreement)` validates
 data already read from YAML; it raises `ValuesError` naming the first problem.
 """
 
@@ -73,11 +76,17 @@ class Valuation:
     def valued(self, party: str) -> bool:
         return party in self.per_unit
 
-    def worth(self, party: str, obligation: str, units: float, total_units: float) -> float:
-        """`party`'s value of `units` of `obligation` (equal weights: units / total)."""
+    def worth(
+        self, party: str, obligation: str, units: float, total_units: float, share: float = 1.0,
+    ) -> float:
+        """`party`'s value of `units` of `obligation`.
+
+        Equal weights: `share` (the obligation's share of the party's handover or receipts)
+        × units / total units of the obligation.
+        """
         if party in self.per_unit:
             return self.per_unit[party].get(obligation, 0.0) * units
-        return units / total_units if total_units > 0 else 0.0
+        return share * units / total_units if total_units > 0 else 0.0
 
     def keep(self, obligation: str) -> float:
         """The irreversible share of a handover of `obligation` (1 − reversible)."""

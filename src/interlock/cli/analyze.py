@@ -12,6 +12,7 @@ import os
 import sys
 import tempfile
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
@@ -31,7 +32,7 @@ from interlock.analysis.suggest import suggest, suggestions_json
 from interlock.analysis.values import EQUAL, Valuation, parse_values
 from interlock.cli.app import app, console, read_input, report_error
 from interlock.errors import InputFileError, InterlockError, ValuesError
-from interlock.timeutil import format_duration, format_timestamp, parse_timestamp
+from interlock.timeutil import format_timestamp, parse_timestamp
 
 
 class ScheduleMode(StrEnum):
@@ -86,6 +87,15 @@ def _fmt(value: Any, suffix: str = "") -> str:
     return f"{value}{suffix}"
 
 
+def _offset(delta: timedelta) -> str:
+    """`4d 14h 59m` (zero parts left out; `0` for none)."""
+    minutes = int(delta.total_seconds() // 60)
+    days, rest = divmod(minutes, 1440)
+    hours, mins = divmod(rest, 60)
+    parts = [f"{n}{u}" for n, u in ((days, "d"), (hours, "h"), (mins, "m")) if n]
+    return " ".join(parts) or "0"
+
+
 def _share(x: float | None) -> float | None:
     return None if x is None else 100.0 * x
 
@@ -108,8 +118,7 @@ def _side_table(a: Analysis) -> Table:
         w = e[p].max_witness
         if w.at is None:
             return "—"
-        offset = w.at - a.run.adopted.at
-        return f"step {w.step}, +{format_duration(offset)}"
+        return f"step {w.step}, +{_offset(w.at - a.run.adopted.at)}"
 
     row("max exposure", [_fmt(e[p].max_pct, " %") for p in a.sides])
     row("  reached at", [at(p) for p in a.sides])
@@ -136,8 +145,8 @@ def _print_analysis(a: Analysis) -> None:
         console.print(f"  note: {note}")
     console.print(_side_table(a))
     s = a.structure
-    console.print(f"duration {format_duration(s.duration) if s.duration is not None else '—'} (deliveries), "
-                  f"span {format_duration(s.span)}")
+    console.print(f"duration {_offset(s.duration) if s.duration is not None else '—'} (deliveries), "
+                  f"span {_offset(s.span)}")
     for label, items in (
         ("deadlock", [" → ".join(d.cycle) for d in s.deadlocks]),
         ("never opens", [f"{n.stage}: {n.reason}" for n in s.never_open]),
@@ -149,7 +158,7 @@ def _print_analysis(a: Analysis) -> None:
             console.print(f"  {label}: {item}")
     console.print("critical path:")
     for p in s.critical_path:
-        console.print(f"  +{format_duration(p.offset):>6}  {p.what}")
+        console.print(f"  +{_offset(p.offset):>10}  {p.what}")
 
 
 def _grouped(items: Any) -> list[str]:
