@@ -209,7 +209,7 @@ def sign(
         str | None, typer.Option("--integrated-at", help="With --entry-index: the log's integration time.")
     ] = None,
 ) -> None:
-    """Sign a statement and print its DSSE envelope (one JSON line), ready for `interlock submit`."""
+    """Sign a statement and print its DSSE envelope (one JSON line); `interlock submit` signs and sends."""
     if (entry_index is None) != (integrated_at is None):
         raise typer.BadParameter("give both --entry-index and --integrated-at, or neither")
     if nonce is not None and not 1 <= len(nonce) <= 128:
