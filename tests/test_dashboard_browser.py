@@ -4,8 +4,9 @@ through the real HTTP API into a fresh SQLite log, served by the real server.
 
 The states expected at each moment are worked out by hand from the scenario
 (scripts/make_demo_entries.py, whose comments tell the story) and the agreement; each is also
-cross-checked with the engine's own answer (`GET /v1/…/status?as_of=`).  Screenshots of every
-page at desktop and phone widths go to test-artifacts/dashboard/.
+cross-checked with the server's answer (`GET /v1/…/status?as_of=`) and with `interlock status
+--server`, which reads the log and evaluates it locally.  Screenshots of every page at desktop
+and phone widths go to test-artifacts/dashboard/.
 """
 
 from __future__ import annotations
@@ -168,6 +169,13 @@ def test_overview_shows_the_scenario_at_each_moment(server: str, page: Page) -> 
         engine = httpx.get(f"{server}/v1/agreements/{AID}/status", params={"as_of": moment}).json()
         assert {k: v["state"] for k, v in engine["stages"].items()} == shown["stages"], moment
         assert {k: v["state"] for k, v in engine["obligations"].items()} == shown["obligations"], moment
+        # and as any reader computes it offline: `interlock status` reads the log and evaluates locally
+        local = subprocess.run(
+            [str(Path(sys.executable).parent / "interlock"), "status", "--server", server, "--log", AID,
+             "--as-of", moment, "--format", "json"], capture_output=True, text=True, timeout=60, check=True)
+        computed = json.loads(local.stdout)
+        assert {k: v["state"] for k, v in computed["stages"].items()} == shown["stages"], moment
+        assert {k: v["state"] for k, v in computed["obligations"].items()} == shown["obligations"], moment
         # every state is told in words too, not by colour alone
         for oid, state in expected["obligations"].items():
             badge = page.locator(f'li[data-obligation="{oid}"] .badge').first
