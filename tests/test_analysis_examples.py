@@ -71,3 +71,17 @@ def test_january_with_an_assumed_monitor_deadline_schedule() -> None:
     (big,) = [s for s in r.steps if s.obligation == "release-hostages"]
     (answer,) = [s for s in r.steps if s.obligation == "release-prisoners-per-hostage"]
     assert big.at == datetime(2025, 3, 2, tzinfo=UTC) and answer.units == 990
+
+
+def test_a_split_can_raise_a_peak_when_other_deliveries_are_on_fixed_dates() -> None:
+    from interlock.analysis.suggest import peaks, splits
+
+    r = analyse(gaza("01"), mode="deadline", assume_monitor=True)
+    found = {text: peaks(steps, r.sides) for text, steps in splits(r)}
+    two = found["deliver release-hostages in 2 tranches instead of 1"]
+    # Half the 33 now fall due on day 21: Hamas has handed over names, day-1 hostages and
+    # talks (0.75) plus half of the 33 (0.125), and received eight of Israel's sixteen
+    # obligations (0.5) and 21 of 42 rate days (0.125): 0.875 − 0.625 = 0.25 > 0.244.
+    assert two["hamas"] == pytest.approx(25.0)
+    # Israel's peak falls (half the 33 arrive before the last aid days).
+    assert two["israel"] < 12.5

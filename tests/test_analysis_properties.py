@@ -3,7 +3,8 @@
 - Neutrality: swapping the parties' names mirrors every metric (step lists and whole plans).
 - A side that moves entirely first carries 100 % of its handover at its peak.
 - Splitting a delivery into more tranches (by any whole factor) never raises a side's
-  maximum exposure.
+  maximum exposure — in an exchange answered tranche by tranche, with nothing else on fixed
+  dates (with daily rates a split can raise a peak; see docs/analysis.md, limits).
 - The local rules and the engine (through synthetic statements) give the same run.
 """
 

@@ -4,7 +4,7 @@ Quick start::
 
     from interlock.analysis import analyse, to_json
     result = analyse(agreement)                       # equal weights, optimistic schedule
-    result.exposure["north"].max_pct                  # a side's peak exposure, % of its handover
+    result.exposure["a"].max_pct                      # a side's peak exposure, % of its handover
     to_json(result)                                   # `interlock analyze --format json`
 
     from interlock.analysis import compare, suggest, parse_values

@@ -8,14 +8,14 @@ compared across parties; cross-party figures use percentages of each side's own 
     values: 1
     scale: points                     # a label for the numbers, optional
     parties:
-      north:                          # a party id from the agreement
-        release-first: 10             # per person: north's cost of giving them
-        release-prisoners-first: 0.2  # per person: north's value of receiving them
-        withdraw-line-a: 60
-      south: {...}
-    reversible: {withdraw-line-a: 0.5}   # share of a handover its giver can take back (0..1)
-    penalties: {north: 25}            # what a party loses once a guarantor is notified of its breach
-    verification_lag: {default: 2h, release-first: 6h}
+      a:                              # a party id from the agreement
+        release: 8                    # per person: a's value of receiving them
+        answer: 1                     # per person: a's cost of giving them
+        withdraw: 30
+      b: {...}
+    reversible: {withdraw: 0.5}       # share of a handover its giver can take back (0..1)
+    penalties: {a: 40}                # what a party loses once a guarantor is notified of its breach
+    verification_lag: {default: 2h, release: 6h}
     start: 2026-03-03T09:00:00Z       # the adoption moment of the simulated run
     horizon: 60d                      # how long after adoption open-ended rate windows run
 
