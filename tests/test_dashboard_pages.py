@@ -212,3 +212,17 @@ def test_any_statement_mix_renders_every_page(extra: list[dict[str, Any]]) -> No
     with TestClient(make_app(extra)) as c:
         for path in ("", "/timeline", "/incidents", "/log", "/entries/9", "/obligations/release-first"):
             assert c.get(f"/agreements/{AID}{path}").status_code == 200, path
+
+
+def test_an_unchanged_poll_reads_nothing_but_the_size() -> None:
+    app = make_app()
+    source = app.state.dashboard_sources[AID]
+    reads: list[str] = []
+    original_entries, original_status = source.entries, source.status
+    source.entries = lambda start, limit: reads.append("entries") or original_entries(start, limit)
+    source.status = lambda as_of: reads.append("status") or original_status(as_of)
+    with TestClient(app) as c:
+        poll = c.get(f"/agreements/{AID}/log", params={"known": "9", "rendered": "2026-03-09T00:00:00Z"},
+                     headers={"HX-Request": "true"})
+        assert poll.status_code == 204 and reads == []
+        assert c.get(f"/agreements/{AID}/log").status_code == 200 and {"entries", "status"} <= set(reads)

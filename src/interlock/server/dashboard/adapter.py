@@ -10,6 +10,8 @@ on the clock without recomputing anything.
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Iterator, Mapping
 from datetime import datetime
 from typing import Any
@@ -18,6 +20,9 @@ from interlock.agreement.model import Agreement
 from interlock.errors import InterlockError
 from interlock.server.dashboard.source import CheckpointInfo, DashboardSource
 from interlock.timeutil import format_timestamp
+
+_LINES: weakref.WeakKeyDictionary[Any, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
+_CACHE_LOCK = threading.Lock()
 
 #: How far back `previous_checkpoint` looks for the last size the log signed before the newest.
 PREVIOUS_SCAN = 64
@@ -66,7 +71,15 @@ class LogSource:
         return int(self.log.size())
 
     def entries(self, start: int, limit: int) -> list[dict[str, Any]]:
-        return [e.to_json() for e in self.log.entries(start, limit)]
+        """Served from a per-`Log` cache: logged entries never change, so only the tail the
+        cache has not seen yet is read from the database."""
+        with _CACHE_LOCK:
+            cached = _LINES.setdefault(self.log, [])
+            if start > len(cached):
+                return [e.to_json() for e in self.log.entries(start, limit)]
+            if start + limit > len(cached):
+                cached.extend(e.to_json() for e in self.log.entries(len(cached), start + limit - len(cached)))
+            return cached[start : start + limit]
 
     def status(self, as_of: datetime) -> dict[str, Any]:
         return status_json(self._status(as_of))

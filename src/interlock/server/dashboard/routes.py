@@ -24,7 +24,7 @@ from markupsafe import Markup, escape
 
 from interlock.errors import InterlockError
 from interlock.server.dashboard import humanize
-from interlock.server.dashboard.facts import read_status
+from interlock.server.dashboard.facts import StatusFacts, read_status
 from interlock.server.dashboard.incidents import build_incidents
 from interlock.server.dashboard.labels import ENTRY_TYPES, OBLIGATION_STATES, STAGE_STATES
 from interlock.server.dashboard.logview import read_checkpoint
@@ -98,8 +98,8 @@ def _as_of(request: Request, now: datetime) -> tuple[datetime, bool, str | None]
     return moment, True, None
 
 
-def _lines(source: DashboardSource) -> list[dict[str, Any]]:
-    size, out = source.size(), list[dict[str, Any]]()
+def _lines(source: DashboardSource, size: int) -> list[dict[str, Any]]:
+    out = list[dict[str, Any]]()
     while len(out) < size:
         chunk = source.entries(len(out), min(1000, size - len(out)))
         if not chunk:
@@ -123,19 +123,31 @@ class Context:
         self.agreement = self.source.agreement
         self.clock = _clock(request)
         self.at, self.travel, self.notice = _as_of(request, self.clock)
-        self.all_lines = _lines(self.source)
-        self.lines = _visible(self.all_lines, self.at) if self.travel else self.all_lines
-        self.status = self.source.status(self.at)
-        self.facts = read_status(self.status)
-        rejected = dict(self.facts.rejected)
-        self.entries: list[EntryView] = read_entries(self.lines, self.agreement, rejected)
+        self.size = self.source.size()
+
+    # Loaded on first use, so that a poll answered with 204 reads nothing but the log's size.
+    @functools.cached_property
+    def all_lines(self) -> list[dict[str, Any]]:
+        return _lines(self.source, self.size)
+
+    @functools.cached_property
+    def lines(self) -> list[dict[str, Any]]:
+        return _visible(self.all_lines, self.at) if self.travel else self.all_lines
+
+    @functools.cached_property
+    def facts(self) -> StatusFacts:
+        return read_status(self.source.status(self.at))
+
+    @functools.cached_property
+    def entries(self) -> list[EntryView]:
+        return read_entries(self.lines, self.agreement, dict(self.facts.rejected))
 
     def unchanged_poll(self, refresh: timedelta | None) -> bool:
         """A live poll that would show exactly what the reader already has."""
         if self.travel or "hx-request" not in self.request.headers:
             return False
         known = self.request.query_params.get("known")
-        if known != str(len(self.all_lines)):
+        if known != str(self.size):
             return False
         if refresh is None:
             return True
@@ -168,9 +180,7 @@ class Context:
         base = self.request.scope.get("root_path", "")
         return f"{base}{path}" + (f"?{urlencode(query)}" if query else "")
 
-    def page(self, template: str, title: str, section: str, refresh: timedelta | None, **values: Any) -> Response:
-        if self.unchanged_poll(refresh):
-            return Response(status_code=204)
+    def page(self, template: str, title: str, section: str, **values: Any) -> Response:
         aid = self.agreement.id
         times = [humanize.moment(x.get("integrated_at")) for x in self.all_lines]
         steps = sorted({t for t in times if t is not None})
@@ -185,7 +195,7 @@ class Context:
             "travel": self.travel,
             "notice": self.notice,
             "clock": self.clock,
-            "size": len(self.all_lines),
+            "size": self.size,
             "visible": len(self.lines),
             "url": self.url,
             "root": self.request.scope.get("root_path", ""),
@@ -278,19 +288,23 @@ def overview_slash(request: Request, agreement_id: str) -> Response:
 @_guard
 def overview(request: Request, agreement_id: str) -> Response:
     ctx = Context(request, agreement_id)
+    if ctx.unchanged_poll(TIME_REFRESH):
+        return Response(status_code=204)
     view = build_overview(ctx.agreement, ctx.facts, ctx.entries, ctx.at)
-    return ctx.page("overview.html", ctx.agreement.title, "overview", TIME_REFRESH, view=view)
+    return ctx.page("overview.html", ctx.agreement.title, "overview", view=view)
 
 
 @router.get("/agreements/{agreement_id}/obligations/{obligation_id}", response_class=HTMLResponse)
 @_guard
 def obligation(request: Request, agreement_id: str, obligation_id: str) -> Response:
     ctx = Context(request, agreement_id)
+    if ctx.unchanged_poll(TIME_REFRESH):
+        return Response(status_code=204)
     view = build_obligation(ctx.agreement, obligation_id, ctx.facts, ctx.entries, ctx.at)
     if view is None:
         raise PageError(404, "No such obligation", f"This agreement has no obligation {obligation_id!r}.")
     lines = [x for x in ctx.source.explain(obligation_id, ctx.at) if not x.lstrip().startswith("text:")]
-    return ctx.page("obligation.html", f"{obligation_id} — {ctx.agreement.title}", "overview", TIME_REFRESH,
+    return ctx.page("obligation.html", f"{obligation_id} — {ctx.agreement.title}", "overview",
                     view=view, engine_lines=lines)
 
 
@@ -298,6 +312,8 @@ def obligation(request: Request, agreement_id: str, obligation_id: str) -> Respo
 @_guard
 def timeline(request: Request, agreement_id: str) -> Response:
     ctx = Context(request, agreement_id)
+    if ctx.unchanged_poll(None):
+        return Response(status_code=204)
     q = request.query_params
     party, kind, oid = q.get("party") or None, q.get("type") or None, q.get("obligation") or None
     chosen = filter_entries(ctx.entries, party=party, kind=kind, obligation=oid)
@@ -309,7 +325,7 @@ def timeline(request: Request, agreement_id: str) -> Response:
     shown = chosen[(page - 1) * PAGE : page * PAGE]
     filters = {"party": party, "type": kind, "obligation": oid}
     return ctx.page(
-        "timeline.html", f"Timeline — {ctx.agreement.title}", "timeline", None,
+        "timeline.html", f"Timeline — {ctx.agreement.title}", "timeline",
         shown=shown, total=len(chosen), filters=filters, page_no=page, pages=max(1, -(-len(chosen) // PAGE)),
         obligations=[ob.id for _, ob in ctx.agreement.obligations()],
     )
@@ -319,8 +335,10 @@ def timeline(request: Request, agreement_id: str) -> Response:
 @_guard
 def incidents(request: Request, agreement_id: str) -> Response:
     ctx = Context(request, agreement_id)
+    if ctx.unchanged_poll(None):
+        return Response(status_code=204)
     view = build_incidents(ctx.agreement, ctx.facts, ctx.entries)
-    return ctx.page("incidents.html", f"Incidents and disputes — {ctx.agreement.title}", "incidents", None,
+    return ctx.page("incidents.html", f"Incidents and disputes — {ctx.agreement.title}", "incidents",
                     view=view)
 
 
@@ -328,6 +346,8 @@ def incidents(request: Request, agreement_id: str) -> Response:
 @_guard
 def log(request: Request, agreement_id: str) -> Response:
     ctx = Context(request, agreement_id)
+    if ctx.unchanged_poll(None):
+        return Response(status_code=204)
     info = ctx.source.checkpoint()
     previous = ctx.source.previous_checkpoint()
     checkpoint = read_checkpoint(info.note) if info else None
@@ -349,7 +369,7 @@ def log(request: Request, agreement_id: str) -> Response:
     newest = list(reversed(ctx.entries))
     shown = newest[(page - 1) * PAGE : page * PAGE]
     return ctx.page(
-        "log.html", f"The log — {ctx.agreement.title}", "log", None,
+        "log.html", f"The log — {ctx.agreement.title}", "log",
         checkpoint=checkpoint, previous=before, consistent=consistent, shown=shown, page_no=page,
         log_key=ctx.source.log_key(),
         pages=max(1, -(-len(newest) // PAGE)),
@@ -360,6 +380,8 @@ def log(request: Request, agreement_id: str) -> Response:
 @_guard
 def entry(request: Request, agreement_id: str, index: int) -> Response:
     ctx = Context(request, agreement_id)
+    if ctx.unchanged_poll(None):
+        return Response(status_code=204)
     found = next((e for e in ctx.entries if e.index == index), None)
     if found is None:
         raise PageError(404, "No such entry", f"The log holds no entry {index} at this moment.")
@@ -373,7 +395,7 @@ def entry(request: Request, agreement_id: str, index: int) -> Response:
         except InterlockError:
             statement = {}
     return ctx.page(
-        "entry.html", f"Entry {index} — {ctx.agreement.title}", "log", None,
+        "entry.html", f"Entry {index} — {ctx.agreement.title}", "log",
         entry=found, related=related, refers=[e for e in ctx.entries if e.index in found.refs],
         statement_json=json.dumps(statement, indent=2, ensure_ascii=False),
         line_json=json.dumps(found.raw, indent=2, ensure_ascii=False),
