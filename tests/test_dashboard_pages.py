@@ -219,8 +219,15 @@ def test_an_unchanged_poll_reads_nothing_but_the_size() -> None:
     source = app.state.dashboard_sources[AID]
     reads: list[str] = []
     original_entries, original_status = source.entries, source.status
-    source.entries = lambda start, limit: reads.append("entries") or original_entries(start, limit)
-    source.status = lambda as_of: reads.append("status") or original_status(as_of)
+    def entries(start: int, limit: int) -> list[dict[str, Any]]:
+        reads.append("entries")
+        return original_entries(start, limit)
+
+    def status(as_of: datetime) -> dict[str, Any]:
+        reads.append("status")
+        return original_status(as_of)
+
+    source.entries, source.status = entries, status
     with TestClient(app) as c:
         poll = c.get(f"/agreements/{AID}/log", params={"known": "9", "rendered": "2026-03-09T00:00:00Z"},
                      headers={"HX-Request": "true"})
