@@ -3,7 +3,8 @@
 Four kinds of proposal, each evaluated with the full exposure metrics:
 
 - **reorder** — another order of the handovers that the plan's own constraints allow (a step
-  never precedes a step it waits on, nor an earlier tranche of its own obligation).  The
+  never precedes a step it waits on, nor an earlier tranche of its own obligation, and takes
+  only a moment between its obligation's start and its due date + grace).  The
   run keeps its pace: the new order takes the old order's moments slot by slot, each step
   keeping its own verification lag.  Every allowed order is tried when there are at most
   `EXHAUSTIVE_LIMIT` of them; above that a beam search (width `BEAM`) scores prefixes;
@@ -22,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any, Literal
 
@@ -30,8 +31,10 @@ from interlock.agreement.model import Agreement
 from interlock.analysis import exposure
 from interlock.analysis.exposure import EPS, PartyExposure, pct
 from interlock.analysis.flows import build_steps, obligation_terms, unit_totals
+from interlock.analysis.moments import Evaluator
 from interlock.analysis.pipeline import Analysis
 from interlock.analysis.report import num
+from interlock.analysis.run import Tranche
 from interlock.analysis.schedule import simulate
 from interlock.analysis.steps import Step, total_cost
 
@@ -111,8 +114,38 @@ def _retime(steps: Sequence[Step], movable: Sequence[int], order: Sequence[int])
     return [changed.get(s.index, s) for s in steps]
 
 
-def _orders(before: Mapping[int, set[int]], items: Sequence[int], limit: int) -> Iterator[list[int]]:
-    """Linear extensions in lexicographic order (at most `limit` + 1 are produced)."""
+Window = tuple[datetime, datetime | None]
+
+
+def _windows(a: Analysis, movable: Sequence[int]) -> dict[int, Window]:
+    """Each movable step's allowed moments: from its obligation's start to its due + grace."""
+    schedule: dict[str, list[Tranche]] = {}
+    for t in a.run.tranches:
+        schedule.setdefault(t.obligation, []).append(t)
+    ev = Evaluator(a.plan, a.run.scenario, schedule, a.run.horizon)
+    by = {s.index: s for s in a.steps}
+    out: dict[int, Window] = {}
+    for i in movable:
+        step = by[i]
+        ob = a.plan.obligation(step.obligation)
+        start = ev.obligation_start(step.obligation) if ob is not None else None
+        due = ev.due(step.obligation) if ob is not None else None
+        grace = ob.on_breach.grace if ob is not None and ob.on_breach and ob.on_breach.grace else None
+        latest = None if due is None else due.at + (grace or timedelta(0))
+        out[i] = (start.at if start is not None else step.at, latest)
+    return out
+
+
+def _fits(window: Window, at: datetime) -> bool:
+    return window[0] <= at and (window[1] is None or at <= window[1])
+
+
+def _orders(
+    before: Mapping[int, set[int]], items: Sequence[int], limit: int,
+    windows: Mapping[int, Window], slots: Sequence[datetime],
+) -> Iterator[list[int]]:
+    """Linear extensions that put every step in a slot its window allows, in lexicographic
+    order (at most `limit` + 1 are produced)."""
     produced = 0
     path: list[int] = []
     placed: set[int] = set()
@@ -126,7 +159,7 @@ def _orders(before: Mapping[int, set[int]], items: Sequence[int], limit: int) ->
             yield list(path)
             return
         for i in items:
-            if i not in placed and before[i] <= placed:
+            if i not in placed and before[i] <= placed and _fits(windows[i], slots[len(path)]):
                 path.append(i)
                 placed.add(i)
                 yield from walk()
@@ -137,7 +170,7 @@ def _orders(before: Mapping[int, set[int]], items: Sequence[int], limit: int) ->
 
 
 def _beam(steps: Sequence[Step], parties: Sequence[str], movable: Sequence[int],
-          before: Mapping[int, set[int]]) -> list[list[int]]:
+          before: Mapping[int, set[int]], windows: Mapping[int, Window]) -> list[list[int]]:
     fixed = [s for s in steps if s.index not in set(movable)]
     by = {s.index: s for s in steps}
     slots = [(by[i].at, by[i].depth) for i in movable]
@@ -147,7 +180,7 @@ def _beam(steps: Sequence[Step], parties: Sequence[str], movable: Sequence[int],
         for prefix in beam:
             placed = set(prefix)
             for i in movable:
-                if i in placed or not before[i] <= placed:
+                if i in placed or not before[i] <= placed or not _fits(windows[i], slots[depth][0]):
                     continue
                 cand = [*prefix, i]
                 trial = list(fixed)
@@ -158,7 +191,7 @@ def _beam(steps: Sequence[Step], parties: Sequence[str], movable: Sequence[int],
                 scored.append((_objective(peaks(trial, parties)), cand))
         scored.sort(key=lambda x: (x[0], x[1]))
         beam = [c for _, c in scored[:BEAM]]
-    return beam
+    return [b for b in beam if len(b) == len(movable)]
 
 
 def reorders(a: Analysis, fixed_kinds: Sequence[str] = ("rate",)) -> list[tuple[list[Step], list[int]]]:
@@ -167,9 +200,12 @@ def reorders(a: Analysis, fixed_kinds: Sequence[str] = ("rate",)) -> list[tuple[
     if len(movable) < 2:
         return []
     before = _closure(a.steps, movable)
-    orders = list(_orders(before, movable, EXHAUSTIVE_LIMIT))
+    windows = _windows(a, movable)
+    by = {s.index: s for s in a.steps}
+    slots = [by[i].at for i in movable]
+    orders = list(_orders(before, movable, EXHAUSTIVE_LIMIT, windows, slots))
     if len(orders) > EXHAUSTIVE_LIMIT:
-        orders = _beam(a.steps, a.sides, movable, before)
+        orders = _beam(a.steps, a.sides, movable, before, windows)
     out = []
     for order in orders:
         if order != movable:
