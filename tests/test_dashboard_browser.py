@@ -360,3 +360,56 @@ def test_keyboard_reaches_content_first(server: str, page: Page) -> None:
     expect(skip).to_be_visible()
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "main"
+
+
+# --- the browser's Merkle and JCS code against the Python reference ------------------------------
+
+
+def test_browser_proof_code_agrees_with_interlock_tlog(server: str, page: Page) -> None:
+    """verify.js's RFC 9162 checks accept every proof `interlock.tlog` makes for trees of 1–17
+    leaves and reject each one with a flipped bit; its RFC 8785 output equals `rfc8785`'s."""
+    import rfc8785
+
+    from interlock.tlog import consistency_proof, inclusion_proof, leaf_hash, root_hash
+
+    leaves = [f"leaf {i}".encode() for i in range(17)]
+    b64 = lambda data: base64.b64encode(data).decode()  # noqa: E731
+    inclusion, consistency = [], []
+    for size in range(1, 18):
+        root = b64(root_hash(leaves[:size]))
+        for index in range(size):
+            inclusion.append({"leaf": b64(leaf_hash(leaves[index])), "index": index, "size": size, "root": root,
+                              "proof": [b64(h) for h in inclusion_proof(leaves[:size], index)]})
+        for old in range(1, size):
+            consistency.append({"old": old, "new": size, "oldRoot": b64(root_hash(leaves[:old])), "newRoot": root,
+                                "proof": [b64(h) for h in consistency_proof(leaves[:size], old)]})
+    values = [{"b": "é\u2028\u00e9\U0001f600", "a": [1, 1.5, -0.0, 1e21, 1e-7, True, None], "\u00e9": {"z": "\n\t\""}},
+              {"integrated_at": "2026-03-05T11:00:00Z", "envelope": {"payload": "eyJ9", "signatures": []}}]
+    page.goto(f"{server}/agreements/{AID}/log")
+    outcome = page.evaluate("""async ([inclusion, consistency, values]) => {
+        const V = window.InterlockVerify, b = V.b64decode;
+        const flip = (h) => { const c = b(h); c[0] ^= 1; return c; };
+        const fails = async (f) => { try { await f(); return false; } catch (e) { return true; } };
+        const out = {ok: 0, bad: [], caught: 0, jcs: values.map(V.canonicalJSON)};
+        for (const c of inclusion) {
+            const proof = c.proof.map(b);
+            if (await V.verifyInclusion(b(c.leaf), c.index, c.size, proof, b(c.root))) out.ok++;
+            if (await fails(() => V.verifyInclusion(flip(c.leaf), c.index, c.size, proof, b(c.root)))) out.caught++;
+            else out.bad.push(['leaf', c.index, c.size]);
+            if (proof.length) {
+                const wrong = proof.slice(); wrong[0] = flip(c.proof[0]);
+                if (await fails(() => V.verifyInclusion(b(c.leaf), c.index, c.size, wrong, b(c.root)))) out.caught++;
+                else out.bad.push(['path', c.index, c.size]);
+            }
+        }
+        for (const c of consistency) {
+            const proof = c.proof.map(b);
+            if (await V.verifyConsistency(c.old, c.new, b(c.oldRoot), b(c.newRoot), proof)) out.ok++;
+            const forged = () => V.verifyConsistency(c.old, c.new, flip(c.oldRoot), b(c.newRoot), proof);
+            if (await fails(forged)) out.caught++; else out.bad.push(['old root', c.old, c.new]);
+        }
+        return out;
+    }""", [inclusion, consistency, values])
+    assert outcome["bad"] == []
+    assert outcome["ok"] == len(inclusion) + len(consistency)
+    assert outcome["jcs"] == [rfc8785.dumps(v).decode() for v in values]
