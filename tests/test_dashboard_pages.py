@@ -233,3 +233,19 @@ def test_an_unchanged_poll_reads_nothing_but_the_size() -> None:
                      headers={"HX-Request": "true"})
         assert poll.status_code == 204 and reads == []
         assert c.get(f"/agreements/{AID}/log").status_code == 200 and {"entries", "status"} <= set(reads)
+
+
+def test_a_log_without_entries_renders_every_page() -> None:
+    agreement = load_agreement((DATA / "northland" / "agreement.yaml").read_bytes())
+    app = FastAPI()
+    empty = MemorySource(agreement, [], lambda at: status_json(evaluate(agreement, [], at)))
+    app.state.dashboard_sources = {AID: empty}
+    app.state.clock = lambda: datetime(2026, 3, 9, tzinfo=UTC)
+    app.include_router(router)
+    with TestClient(app) as c:
+        for path in ("", "/timeline", "/incidents", "/log", "/obligations/release-first"):
+            response = c.get(f"/agreements/{AID}{path}")
+            assert response.status_code == 200, path
+        overview = c.get(f"/agreements/{AID}").text
+        assert "Not yet adopted: 0 of 3 signers; waiting for North, South, East" in overview
+        assert "The log is empty: no checkpoint yet." in c.get(f"/agreements/{AID}/log").text
