@@ -147,3 +147,17 @@ def test_operator_signature_refusals() -> None:
     with pytest.raises(OperatorAuthError, match="is not"):
         bearer = "Bearer " + base64.b64encode(b"t").decode()
         check_authorization(bearer, "POST", "/v1/agreements", body, now=0, operator_keys=keys)
+
+
+def test_rate_limiter_refund_gives_back_one_token_at_most_to_the_burst() -> None:
+    limiter = RateLimiter(RateLimit(per_minute=1, burst=2))
+    assert limiter.take("k", 0.0) == 0.0
+    assert limiter.take("k", 0.0) == 0.0
+    assert limiter.take("k", 0.0) > 0.0
+    limiter.refund("k")
+    assert limiter.take("k", 0.0) == 0.0
+    limiter.refund("k")
+    limiter.refund("k")
+    limiter.refund("k")  # never above the burst
+    assert [limiter.take("k", 0.0) == 0.0 for _ in range(3)] == [True, True, False]
+    limiter.refund("unknown")  # nothing to give back

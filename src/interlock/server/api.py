@@ -31,7 +31,7 @@ from interlock.errors import (
     UnsupportedMediaTypeError,
 )
 from interlock.statements import Entry
-from interlock.store import Ack, Log, Refusal
+from interlock.store import Ack, Log, Refusal, StoredCheckpoint
 from interlock.timeutil import format_timestamp, parse_timestamp
 from interlock.tlog import leaf_hash
 
@@ -63,6 +63,10 @@ ENGINE_STATUS = {
     "wrong-agreement": 422, "unknown-obligation": 422, "bad-reference": 422,
     "wrong-kind": 422, "not-disputable": 422, "no-deadline": 422, "bad-amendment": 422,
 }
+
+
+#: Refusals that leave open whose statement it was (the signature is not proven to be the key's).
+UNPROVEN = frozenset({"bad-signature", "unknown-key", "foreign-key", "key-mismatch", "bad-envelope", "bad-statement"})
 
 
 def refusal_error(refusal: Refusal) -> StatementRefusedError:
@@ -100,6 +104,18 @@ def _b64(data: bytes) -> str:
     import base64
 
     return base64.b64encode(data).decode("ascii")
+
+
+async def latest(request: Request, agreement_id: str) -> StoredCheckpoint:
+    """The newest checkpoint with its cosignatures (through the short read cache)."""
+    logs, cache = request.app.state.logs, request.app.state.read_cache
+    cached: StoredCheckpoint | None = cache.checkpoint(agreement_id)
+    if cached is not None:
+        return cached
+    log = logs.cached(agreement_id) or await run_in_threadpool(logs.get_log, agreement_id)
+    found: StoredCheckpoint = await run_in_threadpool(log.latest_checkpoint)
+    cache.keep_checkpoint(agreement_id, found)
+    return found
 
 
 def build_api_router(settings: ServerSettings) -> APIRouter:
@@ -157,28 +173,30 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
         """Admission, then the engine's authorisation, then a durable write; the answer comes
         only after the entry is committed.  A refusal writes nothing."""
         logs = request.app.state.logs
-        log = await run_in_threadpool(logs.get_log, agreement_id)
         if logs.read_only:
             raise ReadOnlyServerError("this server mirrors the log and takes no statements; submit to the log's server")
+        if logs.cached(agreement_id) is None:
+            await run_in_threadpool(logs.get_log, agreement_id)  # 404 for an unknown agreement
         check_content_type(request.headers.get("content-type"))
         body = await read_limited(request.stream(), request.headers.get("content-length"), settings.max_body_bytes)
         admitted = admit_envelope(body, _now(request), settings)
-        writer = await run_in_threadpool(logs.writer, agreement_id)
-        prepared = await run_in_threadpool(log.prepare, admitted.envelope)
-        if isinstance(prepared, Refusal):
-            raise refusal_error(prepared)
-        if prepared.signature_ok:  # only a valid signature spends its key's allowance
-            wait = request.app.state.key_limiter.take(f"{agreement_id}/{admitted.statement.key}", time.monotonic())
+        limiter = request.app.state.key_limiter
+        bucket = f"{agreement_id}/{admitted.key}" if admitted.key is not None else None
+        if bucket is not None:
+            wait = limiter.take(bucket, time.monotonic())
             if wait > 0:
                 raise KeyRateLimitedError(
-                    f"key {admitted.statement.key} has sent too many statements; try again in {wait:.0f}s",
-                    retry_after=wait,
+                    f"key {admitted.key} has sent too many statements; try again in {wait:.0f}s", retry_after=wait
                 )
-        future = await run_in_threadpool(writer.submit_future, admitted.envelope)
+        writer = logs.writer(agreement_id)
+        future = await run_in_threadpool(writer.submit_future, admitted.envelope)  # prepare: shape, signature
         result = await asyncio.wrap_future(future)
         if isinstance(result, Refusal):
+            if bucket is not None and result.code in UNPROVEN:
+                limiter.refund(bucket)  # not that key's statement: it spends nothing of its allowance
             raise refusal_error(result)
         assert isinstance(result, Ack)
+        request.app.state.read_cache.invalidate(agreement_id)
         request.app.state.witness_pusher.poke()
         return JSONResponse(result.to_json(), status_code=201)
 
@@ -198,14 +216,25 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
         "/agreements/{agreement_id}/status", response_model=schemas.StatusBody,
         responses=error_responses(400, 404), summary="Compliance status as of a moment (default: now)",
     )
-    def status(
+    async def status(
         request: Request, agreement_id: AgreementId,
         as_of: Annotated[str | None, Query(max_length=64, description="ISO 8601; default now")] = None,
         size: Annotated[int | None, Query(ge=0, le=MAX_INDEX, description="Only the first `size` entries")] = None,
-    ) -> dict[str, Any]:
-        log = _log(request, agreement_id)
-        data: dict[str, Any] = status_of(log, _as_of(request, log.agreement, as_of), size).to_json()
-        return data
+    ) -> Response:
+        """The engine's status.  Without `as_of`, "now" to the second; with `size`, of that prefix."""
+        logs, cache = request.app.state.logs, request.app.state.read_cache
+        log = logs.cached(agreement_id) or await run_in_threadpool(logs.get_log, agreement_id)
+        moment = _as_of(request, log.agreement, as_of) if as_of is not None else _now(request).replace(microsecond=0)
+        if size is not None:
+            data = await run_in_threadpool(lambda: status_of(log, moment, size).to_json())
+            return JSONResponse(data)
+        head = (await latest(request, agreement_id)).size
+        key = format_timestamp(moment)
+        encoded = cache.status(agreement_id, head, key)
+        if encoded is None:
+            encoded = await run_in_threadpool(lambda: JSONResponse(status_of(log, moment).to_json()).body)
+            cache.keep_status(agreement_id, head, key, encoded)
+        return Response(encoded, media_type="application/json")
 
     @router.get(
         "/agreements/{agreement_id}/obligations/{obligation_id}", response_model=schemas.ObligationBody,
@@ -268,9 +297,10 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
                    **error_responses(400, 404)},
         summary="The newest checkpoint with its cosignatures",
     )
-    def checkpoint(request: Request, agreement_id: AgreementId) -> Response:
-        note = _log(request, agreement_id).latest_checkpoint().signed_note
-        return Response(note, media_type="text/plain; charset=utf-8", headers={"Cache-Control": "no-cache"})
+    async def checkpoint(request: Request, agreement_id: AgreementId) -> Response:
+        newest = await latest(request, agreement_id)
+        return Response(newest.signed_note, media_type="text/plain; charset=utf-8",
+                        headers={"Cache-Control": "no-cache"})
 
     @router.get(
         "/agreements/{agreement_id}/proofs/inclusion", response_model=schemas.InclusionProof,

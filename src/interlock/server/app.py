@@ -35,6 +35,7 @@ from .admission import RateLimiter
 from .api import build_api_router
 from .errors import error_response, install_error_handlers
 from .logs import LogRegistry
+from .reads import ReadCache
 from .settings import ServerSettings, WitnessConfig
 from .tiles import build_tiles_router
 from .witnesses import WitnessPusher
@@ -102,7 +103,7 @@ def _build(
         store = Store.open(store_url)
         logs = LogRegistry(store, signer, clock)
         app.state.store, app.state.logs = store, logs
-        pusher = WitnessPusher(logs, witnesses, settings, clock)
+        pusher = WitnessPusher(logs, witnesses, settings, clock, on_cosignature=app.state.read_cache.invalidate)
         app.state.witness_pusher = pusher
         pusher.start()
         try:
@@ -123,6 +124,7 @@ def _build(
     app.state.settings = settings
     app.state.clock = clock
     app.state.key_limiter = RateLimiter(settings.key_rate)
+    app.state.read_cache = ReadCache()
     install_error_handlers(app)
     app.include_router(build_api_router(settings))
     app.include_router(build_tiles_router())

@@ -27,6 +27,7 @@ class LogRegistry(Mapping[str, Log]):
         self.signer = signer
         self.clock = clock
         self._writers: dict[str, LogWriter] = {}
+        self._logs: dict[str, Log] = {}
         self._lock = threading.Lock()
         self._closed = False
 
@@ -38,10 +39,19 @@ class LogRegistry(Mapping[str, Log]):
 
     def get_log(self, log_id: str) -> Log:
         """The log for an agreement id, or `UnknownAgreementError` (404)."""
+        found = self._logs.get(log_id)
+        if found is not None:
+            return found
         try:
-            return self.store.log(log_id, self.signer)
+            log = self.store.log(log_id, self.signer)
         except UnknownLogError:
             raise UnknownAgreementError(f"this server keeps no log for an agreement {log_id!r}") from None
+        self._logs[log_id] = log
+        return log
+
+    def cached(self, log_id: str) -> Log | None:
+        """The log if this process has opened it already (no database access)."""
+        return self._logs.get(log_id)
 
     def __iter__(self) -> Iterator[str]:
         return iter([info.id for info in self.store.list_logs()])

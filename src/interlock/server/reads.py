@@ -10,12 +10,15 @@ one pass over the prefix, so it is rate limited like every request.
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
+from collections.abc import Callable
 from datetime import datetime
 
 from interlock.engine import Status, evaluate
 from interlock.errors import BadParameterError
 from interlock.statements import Entry
-from interlock.store import Log
+from interlock.store import Log, StoredCheckpoint
 
 PAGE = 2000
 
@@ -46,3 +49,44 @@ def status_of(log: Log, as_of: datetime, size: int | None = None) -> Status:
         raise BadParameterError(f"size {size} is not between 0 and the log's {head} entries")
     entries = prefix(log, size, as_of)
     return evaluate(log.agreement, entries, as_of, signatures=[True] * len(entries))
+
+
+class ReadCache:
+    """The two hottest reads of a busy log, cached per process for a fraction of a second.
+
+    * the newest checkpoint with its cosignatures, for `ttl` seconds (C2SP tlog-tiles allows a
+      short cache on `checkpoint`; a reader cannot tell a 0.2 s old checkpoint from latency);
+    * the encoded status JSON per (log, tree size, as_of), for as long as the newest
+      checkpoint is the same — the status is a pure function of those.
+
+    `invalidate(log_id)` runs after every local append and every stored cosignature, so this
+    process never serves a checkpoint older than its own acknowledgements; other worker
+    processes' appends show within `ttl`.  Thread-safe enough: entries are replaced whole.
+    """
+
+    def __init__(self, ttl: float = 0.2, clock: Callable[[], float] = time.monotonic, capacity: int = 256) -> None:
+        self.ttl = ttl
+        self.clock = clock
+        self.capacity = capacity
+        self._checkpoints: dict[str, tuple[float, StoredCheckpoint]] = {}
+        self._statuses: OrderedDict[tuple[str, int, str], bytes] = OrderedDict()
+
+    def invalidate(self, log_id: str) -> None:
+        self._checkpoints.pop(log_id, None)
+
+    def checkpoint(self, log_id: str) -> StoredCheckpoint | None:
+        found = self._checkpoints.get(log_id)
+        if found is None or self.clock() - found[0] > self.ttl:
+            return None
+        return found[1]
+
+    def keep_checkpoint(self, log_id: str, checkpoint: StoredCheckpoint) -> None:
+        self._checkpoints[log_id] = (self.clock(), checkpoint)
+
+    def status(self, log_id: str, size: int, as_of: str) -> bytes | None:
+        return self._statuses.get((log_id, size, as_of))
+
+    def keep_status(self, log_id: str, size: int, as_of: str, encoded: bytes) -> None:
+        self._statuses[(log_id, size, as_of)] = encoded
+        while len(self._statuses) > self.capacity:
+            self._statuses.popitem(last=False)

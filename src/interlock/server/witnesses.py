@@ -52,8 +52,10 @@ class WitnessPusher:
         witnesses: dict[str, list[WitnessConfig]],
         settings: ServerSettings,
         clock: Callable[[], datetime],
+        on_cosignature: Callable[[str], None] = lambda _log_id: None,
     ) -> None:
         self.logs = logs
+        self.on_cosignature = on_cosignature
         self.witnesses = witnesses
         self.settings = settings
         self.clock = clock
@@ -165,5 +167,6 @@ class WitnessPusher:
                 return
         if stored:
             progress.size, progress.error = checkpoint.size, None
+            self.on_cosignature(target.id)
         else:
             progress.error = "the witness answered 200 without a cosignature line by its key"
