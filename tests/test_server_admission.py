@@ -161,3 +161,20 @@ def test_rate_limiter_refund_gives_back_one_token_at_most_to_the_burst() -> None
     limiter.refund("k")  # never above the burst
     assert [limiter.take("k", 0.0) == 0.0 for _ in range(3)] == [True, True, False]
     limiter.refund("unknown")  # nothing to give back
+
+
+def test_json_problem_finds_depth_and_surrogates_without_recursing() -> None:
+    from interlock.server.admission import json_problem
+
+    assert json_problem({"a": [1, {"b": "ok"}]}) is None
+    deep: object = "leaf"
+    for _ in range(100_000):  # far deeper than Python's recursion limit
+        deep = [deep]
+    assert json_problem(deep) == "it nests deeper than 64 levels"
+    assert json_problem({"k": "\udc80"}) == "a string holds an unpaired UTF-16 surrogate"
+    assert json_problem({"\ud800": 1}) == "a string holds an unpaired UTF-16 surrogate"
+    nested: object = 1
+    for _ in range(64):
+        nested = {"x": nested}
+    assert json_problem(nested) is None
+    assert json_problem({"y": nested}) is not None

@@ -193,6 +193,25 @@ def test_body_over_the_limit_streamed_without_length(server: Running) -> None:
     refused(server, response, 413, "body-too-large", before)
 
 
+def _envelope(payload: bytes, keyid: str = "north-1") -> dict[str, Any]:
+    sig = base64.b64encode(b"s" * 64).decode()
+    return {"payload": base64.b64encode(payload).decode(), "payloadType": "application/vnd.interlock.statement+json",
+            "signatures": [{"keyid": keyid, "sig": sig}]}
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    (dumps(_envelope(b"[" * 2_000)), "bad-envelope"),  # deeper than the JSON parser's recursion limit
+    (dumps(_envelope(b"[" * 100 + b"]" * 100)), "bad-envelope"),
+    (dumps(_envelope(b'{"type": "note", "text": "\\ud800"}')), "bad-envelope"),  # unpaired surrogate inside
+    (b'{"payload": "e30=", "signatures": [{"keyid": "\\udc80"}]}', "malformed-json"),
+    (b'{"payload": ' + b"[" * 500 + b"]" * 500 + b"}", "malformed-json"),
+])
+def test_hostile_bodies_are_refused_at_the_door(server: Running, body: bytes, code: str) -> None:
+    before = server.snapshot()
+    response = server.http.post(ENTRIES, content=body, headers={"Content-Type": "application/json"})
+    refused(server, response, 400, code, before)
+
+
 def test_malformed_envelope(server: Running) -> None:
     before = server.snapshot()
     envelope = signed("north")

@@ -28,6 +28,7 @@ from typing import Any
 
 from interlock.errors import (
     BodyTooLargeError,
+    EnvelopeError,
     InterlockError,
     IssuedInFutureError,
     IssuedTooLongAgoError,
@@ -106,8 +107,34 @@ def _no_constants(name: str) -> Any:
     raise ValueError(f"{name} is not JSON")
 
 
+MAX_DEPTH = 64
+
+
+def json_problem(value: Any, max_depth: int = MAX_DEPTH) -> str | None:
+    """What makes decoded JSON unusable here, or None: nesting deeper than `max_depth`, or a
+    string (or key) holding an unpaired surrogate, which no UTF-8 text can carry.  Iterative."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth > max_depth:
+                return f"it nests deeper than {max_depth} levels"
+            children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
+            for key, child in children:
+                if key is not None:
+                    stack.append((key, depth))
+                stack.append((child, depth + 1))
+        elif isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                return "a string holds an unpaired UTF-16 surrogate"
+    return None
+
+
 def parse_json(body: bytes) -> Any:
-    """Strict JSON: UTF-8, one value, no NaN/Infinity, no duplicate keys, bounded nesting."""
+    """Strict JSON: UTF-8, one value, no NaN/Infinity, no duplicate keys, bounded nesting, no
+    unpaired surrogates (`json_problem`)."""
 
     def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
         result: dict[str, Any] = {}
@@ -124,13 +151,17 @@ def parse_json(body: bytes) -> Any:
     if not text.strip():
         raise MalformedJsonError("the body is empty; send one JSON object")
     try:
-        return json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constants)
+        value = json.loads(text, object_pairs_hook=pairs, parse_constant=_no_constants)
     except json.JSONDecodeError as exc:
         raise MalformedJsonError(f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
     except ValueError as exc:
         raise MalformedJsonError(f"the body is not JSON: {exc}") from None
     except RecursionError:
         raise MalformedJsonError("the body nests JSON too deeply") from None
+    problem = json_problem(value)
+    if problem is not None:
+        raise MalformedJsonError(f"the body cannot be used: {problem}")
+    return value
 
 
 def check_issued_at(issued_at: datetime, now: datetime, settings: ServerSettings) -> None:
@@ -156,13 +187,20 @@ class Admitted:
 
 
 def peek_statement(envelope: Any) -> dict[str, Any] | None:
-    """The statement inside an envelope, read without any check; None if it cannot be read."""
+    """The statement inside an envelope, read without checking its shape or signature; None if
+    it cannot be read (the store's checks refuse it).  A payload nested too deeply or holding
+    unpaired surrogates is refused here (`EnvelopeError`): no later check has to meet it."""
     if not isinstance(envelope, dict) or not isinstance(envelope.get("payload"), str):
         return None
     try:
         statement = json.loads(base64.b64decode(envelope["payload"], validate=True))
-    except (ValueError, RecursionError):
+    except RecursionError:
+        raise EnvelopeError(f"the payload nests deeper than {MAX_DEPTH} levels") from None
+    except ValueError:
         return None
+    problem = json_problem(statement)
+    if problem is not None:
+        raise EnvelopeError(f"the payload cannot be used: {problem}")
     return statement if isinstance(statement, dict) else None
 
 
