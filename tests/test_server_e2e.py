@@ -101,6 +101,10 @@ def test_server_witnesses_mirror_and_verify_as_real_processes(tmp_path: Path) ->
         assert computed["stages"]["s2"]["state"] == "open"
         assert computed["obligations"]["release-first"]["verified"] == 4
         assert computed["obligations"]["withdraw-line-a"]["state"] == "fulfilled"
+        explained = httpx.get(f"{server.url}/v1/agreements/{AGREEMENT_ID}/obligations/withdraw-line-a").json()
+        assert explained["status"]["state"] == "fulfilled" and explained["definition"]["by"] == "south"
+        assert explained["reasons"][0].startswith("withdraw-line-a (south → north): fulfilled")
+        assert "entry 3" in explained["reasons"][-1]
     finally:
         for proc in reversed(procs):
             proc.stop()

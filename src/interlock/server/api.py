@@ -258,6 +258,7 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
             "definition": definition.model_dump(mode="json", by_alias=True, exclude_none=True),
             "status": state.to_json() if state is not None else {},
             "explanation": [_fact(f) for f in getattr(state, "facts", ())],
+            "reasons": _reasons(log, result, obligation_id),
         }
 
     @router.get(
@@ -344,6 +345,17 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
         }
 
     return router
+
+
+def _reasons(log: Log, result: Any, obligation_id: str) -> list[str]:
+    """The engine's explanation in words (`interlock explain`), one line each."""
+    from interlock.engine.explain import explain
+    from interlock.engine.terms import Terms
+
+    try:
+        return [line.strip() for line in explain(Terms(log.agreement), result, obligation_id)]
+    except KeyError:  # an obligation only an amendment in force defines
+        return []
 
 
 def _fact(fact: Any) -> dict[str, Any]:

@@ -104,4 +104,5 @@ class ObligationBody(BaseModel):
     as_of: str
     definition: dict[str, Any] = Field(description="The obligation as the agreement defines it.")
     status: dict[str, Any] = Field(description="Its entry in the status (state, due, verified, because …).")
-    explanation: list[dict[str, Any]] = Field(description="The facts the state rests on, oldest first.")
+    explanation: list[dict[str, Any]] = Field(description="The facts the state rests on, as data.")
+    reasons: list[str] = Field(description="The same explanation in words, as `interlock explain` prints it.")
