@@ -63,6 +63,8 @@ def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA synchronous = FULL")
     cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA cache_size = -32768")  # 32 MiB of pages per connection (default 2 MiB)
+    cursor.execute("PRAGMA mmap_size = 268435456")  # read through a 256 MiB map: no syscall per page
     cursor.close()
 
 
