@@ -112,10 +112,15 @@ async def latest(request: Request, agreement_id: str) -> StoredCheckpoint:
     cached: StoredCheckpoint | None = cache.checkpoint(agreement_id)
     if cached is not None:
         return cached
-    log = logs.cached(agreement_id) or await run_in_threadpool(logs.get_log, agreement_id)
-    found: StoredCheckpoint = await run_in_threadpool(log.latest_checkpoint)
-    cache.keep_checkpoint(agreement_id, found)
-    return found
+
+    async def load() -> StoredCheckpoint:
+        log = logs.cached(agreement_id) or await run_in_threadpool(logs.get_log, agreement_id)
+        found: StoredCheckpoint = await run_in_threadpool(log.latest_checkpoint)
+        cache.keep_checkpoint(agreement_id, found)
+        return found
+
+    newest: StoredCheckpoint = await cache.once(("checkpoint", agreement_id), load)
+    return newest
 
 
 def build_api_router(settings: ServerSettings) -> APIRouter:
@@ -232,8 +237,13 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
         key = format_timestamp(moment)
         encoded = cache.status(agreement_id, head, key)
         if encoded is None:
-            encoded = await run_in_threadpool(lambda: JSONResponse(status_of(log, moment).to_json()).body)
-            cache.keep_status(agreement_id, head, key, encoded)
+
+            async def compute() -> bytes:
+                body = bytes(await run_in_threadpool(lambda: JSONResponse(status_of(log, moment).to_json()).body))
+                cache.keep_status(agreement_id, head, key, body)
+                return body
+
+            encoded = await cache.once(("status", agreement_id, head, key), compute)
         return Response(encoded, media_type="application/json")
 
     @router.get(

@@ -10,10 +10,12 @@ one pass over the prefix, so it is rate limited like every request.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Hashable
 from datetime import datetime
+from typing import Any, TypeVar
 
 from interlock.engine import Status, evaluate
 from interlock.errors import BadParameterError
@@ -21,6 +23,7 @@ from interlock.statements import Entry
 from interlock.store import Log, StoredCheckpoint
 
 PAGE = 2000
+T = TypeVar("T")
 
 
 def prefix(log: Log, size: int, until: datetime | None = None) -> list[Entry]:
@@ -61,7 +64,8 @@ class ReadCache:
 
     `invalidate(log_id)` runs after every local append and every stored cosignature, so this
     process never serves a checkpoint older than its own acknowledgements; other worker
-    processes' appends show within `ttl`.  Thread-safe enough: entries are replaced whole.
+    processes' appends show within `ttl`.  Entries are replaced whole.  `once` makes
+    concurrent misses of one key wait for a single computation instead of all computing it.
     """
 
     def __init__(self, ttl: float = 0.2, clock: Callable[[], float] = time.monotonic, capacity: int = 256) -> None:
@@ -70,6 +74,27 @@ class ReadCache:
         self.capacity = capacity
         self._checkpoints: dict[str, tuple[float, StoredCheckpoint]] = {}
         self._statuses: OrderedDict[tuple[str, int, str], bytes] = OrderedDict()
+        self._inflight: dict[Hashable, asyncio.Future[Any]] = {}
+
+    async def once(self, key: Hashable, compute: Callable[[], Awaitable[T]]) -> T:
+        """Run `compute` for `key` unless a run for it is in flight; then share its result."""
+        running = self._inflight.get(key)
+        if running is not None:
+            result: T = await asyncio.shield(running)
+            return result
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._inflight[key] = future
+        try:
+            value = await compute()
+        except BaseException as exc:
+            future.set_exception(exc)
+            future.exception()  # retrieved: waiters re-raise it, nobody else must
+            raise
+        else:
+            future.set_result(value)
+            return value
+        finally:
+            del self._inflight[key]
 
     def invalidate(self, log_id: str) -> None:
         self._checkpoints.pop(log_id, None)
