@@ -61,6 +61,7 @@ class Claim:
         "obligation",
         "observed_at",
         "rejected_by",
+        "self_backed",
         "type",
         "units",
         "voided",
@@ -78,6 +79,7 @@ class Claim:
         observed_at: datetime,
         integrated_at: datetime,
         late_report: bool,
+        self_backed: bool,
     ) -> None:
         self.index = index
         self.type = type_
@@ -88,7 +90,8 @@ class Claim:
         self.observed_at = observed_at
         self.integrated_at = integrated_at
         self.late_report = late_report
-        self.backings: list[Backing] = []
+        self.self_backed = self_backed  # the author verifies this obligation: its report backs it
+        self.backings: list[Backing] | None = None  # attestations by verifiers, when there are any
         self.counted = False
         self.counted_at: datetime | None = None
         self.counted_by: int | None = None
@@ -102,6 +105,16 @@ class Claim:
     def __repr__(self) -> str:
         return f"Claim({self.index}, {self.type}, {self.obligation}, {self.units}, counted={self.counted})"
 
+    def all_backings(self) -> list[Backing]:
+        """The author's own backing (if a verifier) and the verifiers' attestations, in log order."""
+        own = [Backing(self.author, self.index, self.integrated_at, True, True)] if self.self_backed else []
+        return own + (self.backings or [])
+
+    def attest(self, backing: Backing) -> None:
+        if self.backings is None:
+            self.backings = []
+        self.backings.append(backing)
+
     def evidence_entries(self) -> tuple[int, ...]:
         """The claim and the entry that completed its verification."""
         if self.counted_by is None or self.counted_by == self.index:
@@ -111,20 +124,15 @@ class Claim:
 
 def settle_claim(claim: Claim, quorum: int, voids: Mapping[int, Void]) -> None:
     """Recompute `claim`'s counted/contested/attributed state from its backings and voids."""
-    backings = claim.backings
     claim_void = voids.get(claim.index)
-    if claim_void is None and len(backings) == 1 and backings[0].confirm and backings[0].index not in voids:
-        only = backings[0]
-        claim.voided = False
-        claim.contested = False
+    if claim_void is None and claim.backings is None:  # the common case: no attestation
+        claim.voided = claim.contested = False
         claim.rejected_by = ()
-        claim.counted = quorum <= 1
-        claim.counted_at = only.at if claim.counted else None
-        claim.counted_by = only.index if claim.counted else None
-        claim.attributed = claim.counted and only.attributed
-        claim.attributed_at = only.at if claim.attributed else None
-        claim.attributed_by = only.index if claim.attributed else None
+        claim.counted = claim.attributed = claim.self_backed and quorum <= 1
+        claim.counted_at = claim.attributed_at = claim.integrated_at if claim.counted else None
+        claim.counted_by = claim.attributed_by = claim.index if claim.counted else None
         return
+    backings = claim.all_backings()
     events: list[tuple[datetime, int, int, Backing | None]] = []
     for backing in backings:
         events.append((backing.at, backing.index, 0, backing))

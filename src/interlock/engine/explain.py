@@ -176,6 +176,8 @@ def headline(definition: Obligation, status: Status, ob: ObligationStatus) -> st
     """The state and its main reason in one sentence."""
     counted = _facts(ob, "counted")
     verified_by = entries([f.entries[0] for f in counted]) if counted else "nothing"
+    if _facts(ob, "earlier-claims"):
+        verified_by = f"{len(counted)} latest entries, {counted[-1].entries[0]} last" if counted else verified_by
     text = f"{ob.state}"
     if ob.state == "pending":
         stage = status.stages[ob.stage]
@@ -296,6 +298,8 @@ def _fact_line(fact: Fact, ob: ObligationStatus) -> str | None:
     if what == "incident":
         attributed = "attributed" if fact.get("attributed") else "verified but not attributed"
         return f"incident {entries(fact.entries)} observed {when(fact.at)}: {attributed}"
+    if what == "earlier-claims":
+        return f"(and {amount(fact.amount)} earlier counted claims)"
     if what == "void":
         return None  # in the headline
     return None

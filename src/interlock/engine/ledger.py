@@ -14,14 +14,18 @@ claim (the quorum may have changed): O(claims), once per amendment.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from functools import cached_property
+from itertools import accumulate
+from typing import Any, TypeVar, cast
 
 from interlock.engine.claims import Backing, Claim, Dispute, Void, settle_claim
 from interlock.engine.status import Rejection
 from interlock.engine.terms import Terms
 from interlock.statements.model import (
+    STATEMENT_TYPES,
     AttestBody,
     ClaimBody,
     DisputeBody,
@@ -32,6 +36,9 @@ from interlock.statements.model import (
     Statement,
     SuspendBody,
 )
+
+_T = TypeVar("_T")
+TYPE_NAMES = {name: name for name in STATEMENT_TYPES}
 
 
 @dataclass(frozen=True)
@@ -64,16 +71,53 @@ class Proposal:
     signers: dict[str, int] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
 class ClaimView:
-    """An obligation's claims sorted for the rules: counted by observation and by verification."""
+    """An obligation's claims sorted for the rules, with aggregates computed once per change.
 
-    counted: tuple[Claim, ...]
-    by_verification: tuple[Claim, ...]
-    awaiting: tuple[Claim, ...]
-    contested: tuple[Claim, ...]
-    voided: tuple[Claim, ...]
-    late_report: tuple[Claim, ...]
+    `counted` is in order of observation, `by_verification` in the order the claims came to
+    count.  A view is immutable: the ledger builds a new one when a claim of the obligation
+    changes, so everything derived from it (`memo`, the cached properties) stays valid.
+    """
+
+    def __init__(self, claims: list[Claim]) -> None:
+        counted = [c for c in claims if c.counted]
+        self.counted: tuple[Claim, ...] = tuple(sorted(counted, key=lambda c: (c.observed_at, c.index)))
+        self.by_verification: tuple[Claim, ...] = tuple(
+            sorted(counted, key=lambda c: (c.counted_at, c.counted_by, c.index))
+        )
+        self.awaiting = tuple(c for c in claims if not c.counted and not c.contested and not c.voided)
+        self.contested = tuple(c for c in claims if c.contested)
+        self.voided = tuple(c for c in claims if c.voided)
+        self.late_report = tuple(c for c in claims if c.late_report and not c.voided)
+        self.memo: dict[object, object] = {}
+
+    def remember(self, key: object, compute: Callable[[], _T]) -> _T:
+        """`compute()`, once per view and key (the view never changes, so neither does it)."""
+        if key not in self.memo:
+            self.memo[key] = compute()
+        return cast(_T, self.memo[key])
+
+    @cached_property
+    def evidence(self) -> tuple[int, ...]:
+        """Every counted claim and the entries that completed their verification."""
+        out: set[int] = set()
+        for claim in self.counted:
+            out.update(claim.evidence_entries())
+        return tuple(sorted(out))
+
+    @cached_property
+    def units(self) -> float:
+        return float(sum(c.units for c in self.counted))
+
+    @cached_property
+    def times(self) -> list[datetime]:
+        """Observation times of the counted claims, ascending (for bisection)."""
+        return [c.observed_at for c in self.counted]
+
+    @cached_property
+    def running(self) -> list[float]:
+        """running[i] = units of the first i counted claims in order of observation."""
+        return [0.0, *accumulate(c.units for c in self.counted)]
 
 
 class Ledger:
@@ -131,18 +175,7 @@ class Ledger:
         cached = self._views.get(obligation_id)
         if cached is not None and cached[0] == generation:
             return cached[1]
-        claims = self.claims_of.get(obligation_id, [])
-        counted = [c for c in claims if c.counted]
-        view = ClaimView(
-            counted=tuple(sorted(counted, key=lambda c: (c.observed_at, c.index))),
-            by_verification=tuple(
-                sorted(counted, key=lambda c: (c.counted_at, c.counted_by, c.index))
-            ),
-            awaiting=tuple(c for c in claims if not c.counted and not c.contested and not c.voided),
-            contested=tuple(c for c in claims if c.contested),
-            voided=tuple(c for c in claims if c.voided),
-            late_report=tuple(c for c in claims if c.late_report and not c.voided),
-        )
+        view = ClaimView(self.claims_of.get(obligation_id, []))
         self._views[obligation_id] = (generation, view)
         return view
 
@@ -231,16 +264,18 @@ class Ledger:
     ) -> None:
         observed_at = self.terms.read(observed_text)
         cats = {k: float(v) for k, v in categories.items()} if categories else None
+        names = self.terms.names  # share the agreement's strings: a log holds millions of claims
+        obligation = None if obligation is None else names.get(obligation, obligation)
         claim = Claim(
-            acc.index, type_=st.type, obligation=obligation, author=st.author, units=units, categories=cats,
-            observed_at=observed_at, integrated_at=acc.at, late_report=self._late_report(observed_at, acc.at),
+            acc.index, type_=TYPE_NAMES[st.type], obligation=obligation, author=names.get(st.author, st.author),
+            units=int(units) if float(units).is_integer() else units, categories=cats, observed_at=observed_at,
+            integrated_at=acc.at, late_report=self._late_report(observed_at, acc.at),
+            self_backed=obligation is not None and st.author in self.terms.verifiers(obligation),
         )
         self.claims[acc.index] = claim
         if obligation is None:
             self.unattributed.append(claim)
             return
-        if st.author in self.terms.verifiers(obligation):
-            claim.backings.append(Backing(st.author, acc.index, acc.at, True, True))
         settle_claim(claim, self.terms.quorum(obligation), self.voids)
         self.claims_of.setdefault(obligation, []).append(claim)
         self.touch(obligation)
@@ -252,7 +287,7 @@ class Ledger:
         self.attests[acc.index] = claim.index
         if claim.obligation is None or st.author not in self.terms.verifiers(claim.obligation):
             return
-        claim.backings.append(
+        claim.attest(
             Backing(st.author, acc.index, acc.at, body.verdict == "confirm", body.attribution != "unconfirmed")
         )
         settle_claim(claim, self.terms.quorum(claim.obligation), self.voids)

@@ -28,6 +28,8 @@ from interlock.engine.ledger import ClaimView
 from interlock.engine.moments import Moment, earliest, merge
 from interlock.engine.status import Fact, PeriodStatus, TrancheStatus
 
+CLAIMS_EXPLAINED = 25  # facts for at most the latest 25 counted claims (explanations stay short)
+
 
 @dataclass
 class Outcome:
@@ -74,6 +76,10 @@ def units_of(ob: Obligation, claim: Claim) -> float:
     return 1.0 if ob.kind == "act" else claim.units
 
 
+def verified_units(ob: Obligation, view: ClaimView) -> float:
+    return float(len(view.counted)) if ob.kind == "act" else view.units
+
+
 class _Tally:
     """Running totals of units and categories against a requirement."""
 
@@ -108,7 +114,11 @@ def completion(ob: Obligation, claims: Sequence[Claim]) -> Claim | None:
 
 
 def delivered_moment(ob: Obligation, view: ClaimView, at_least: float) -> Moment | None:
-    """When the verified units of `ob` first reached `at_least`."""
+    """When the verified units of `ob` first reached `at_least` (memoised on the view)."""
+    return view.remember(("delivered", ob.id, at_least), lambda: _delivered(ob, view, at_least))
+
+
+def _delivered(ob: Obligation, view: ClaimView, at_least: float) -> Moment | None:
     total = 0.0
     for claim in view.by_verification:
         total += units_of(ob, claim)
@@ -120,10 +130,18 @@ def delivered_moment(ob: Obligation, view: ClaimView, at_least: float) -> Moment
 
 def verified_moment(ob: Obligation, view: ClaimView) -> Moment | None:
     """`{verified: O}` for a plain deliver/act: the entry that completed verification."""
-    claim = completion(ob, view.by_verification)
-    if claim is None or claim.counted_at is None:
-        return None
-    return Moment(claim.counted_at, claim.evidence_entries())
+    def compute() -> Moment | None:
+        claim = completion(ob, view.by_verification)
+        if claim is None or claim.counted_at is None:
+            return None
+        return Moment(claim.counted_at, claim.evidence_entries())
+
+    return view.remember(("verified", ob.id), compute)
+
+
+def delivered_claim(ob: Obligation, view: ClaimView) -> Claim | None:
+    """The counted claim whose observation completed the quantity (memoised on the view)."""
+    return view.remember(("delivered-by", ob.id), lambda: completion(ob, view.counted))
 
 
 def evaluate_plain(
@@ -131,9 +149,9 @@ def evaluate_plain(
 ) -> Outcome:
     """A deliver or act obligation without proportion."""
     required, _cats = required_amount(ob)
-    verified = sum(units_of(ob, c) for c in view.counted)
-    evidence = merge(*(c.evidence_entries() for c in view.counted))
-    done_claim = completion(ob, view.counted)
+    verified = verified_units(ob, view)
+    evidence = view.evidence
+    done_claim = delivered_claim(ob, view)
     delivered_at = None if done_claim is None else done_claim.observed_at
     due_at = None if due is None else due.at
     state, breach_at = judge(delivered_at, due_at, grace, start.at, as_of)
@@ -141,8 +159,10 @@ def evaluate_plain(
     out.facts.append(Fact("required", amount=required, ref=ob.quantity.unit if ob.quantity else None))
     if due is not None:
         out.facts.append(Fact("due", due.because, due.at, text="due"))
-    for claim in view.counted:
-        out.facts.append(_claim_fact(ob, claim))
+    shown = view.counted[-CLAIMS_EXPLAINED:]
+    if len(view.counted) > len(shown):
+        out.facts.append(Fact("earlier-claims", amount=float(len(view.counted) - len(shown))))
+    out.facts.extend(_claim_fact(ob, claim) for claim in shown)
     if state in ("fulfilled", "late"):
         assert done_claim is not None
         complete = verified_moment(ob, view)
@@ -241,8 +261,7 @@ def evaluate_proportional(
             tranche_due = Moment(extension.at, merge(tranche_due.because, extension.because))
         rows.append(_Tranche(base, owed_for(ob, base, base_ob), tranche_due))
     allocate(ob, rows, view.counted)
-    out = Outcome("active", required=sum(r.owed for r in rows),
-                  verified=sum(units_of(ob, c) for c in view.counted))
+    out = Outcome("active", required=sum(r.owed for r in rows), verified=verified_units(ob, view))
     tranches: list[TrancheStatus] = []
     breaches: list[Moment] = []
     done_moments: list[Moment] = []

@@ -40,6 +40,7 @@ from interlock.engine.obligations import (
     required_amount,
     units_of,
     verified_moment,
+    verified_units,
 )
 from interlock.engine.status import Fact, Notification, ObligationStatus, StageStatus, Status
 from interlock.engine.terms import BLOCKING_KINDS, Terms
@@ -296,7 +297,7 @@ class Resolver:
         return Evaluation(status, done, breach)
 
     def _display_amounts(self, ob: Obligation, view: ClaimView) -> tuple[float | None, float]:
-        verified = sum(units_of(ob, c) for c in view.counted)
+        verified = verified_units(ob, view)
         if ob.kind == "refrain":
             return None, 0.0
         if ob.kind == "rate":

@@ -40,6 +40,7 @@ class Terms:
         for party in agreement.parties:
             for key in party.keys:
                 self.keys[key.id] = (party.id, base64.b64decode(key.ed25519))
+        self.names: dict[str, str] = {name: name for name in [*self.parties, *self.obligations]}
         self.required_adopters: frozenset[str] = frozenset(agreement.required_adopters())
         self.monitors: frozenset[str] = frozenset(
             p.id for p in agreement.parties if p.role == "monitor"

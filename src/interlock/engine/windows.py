@@ -21,12 +21,11 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
-from itertools import accumulate
 
 from interlock.agreement.model import Obligation
 from interlock.engine.ledger import ClaimView
 from interlock.engine.moments import Moment, merge
-from interlock.engine.obligations import Outcome
+from interlock.engine.obligations import CLAIMS_EXPLAINED, Outcome
 from interlock.engine.status import Fact, PeriodStatus
 from interlock.timeutil import zone
 
@@ -66,13 +65,13 @@ def evaluate_rate(
     """Periods of a `rate` obligation and its state."""
     assert ob.quantity is not None and ob.quantity.per_period is not None
     amount = float(ob.quantity.amount or 0)
-    counted = view.counted
-    times = [c.observed_at for c in counted]
-    sums = [0.0, *accumulate(c.units for c in counted)]
+    counted, times, sums = view.counted, view.times, view.running
 
-    def units_between(a: datetime, b: datetime) -> tuple[float, tuple[int, ...]]:
-        lo, hi = bisect_left(times, a), bisect_left(times, b)
-        return sums[hi] - sums[lo], merge(*(c.evidence_entries() for c in counted[lo:hi]))
+    def units_between(a: datetime, b: datetime) -> float:
+        return sums[bisect_left(times, b)] - sums[bisect_left(times, a)]
+
+    def evidence_between(a: datetime, b: datetime) -> tuple[int, ...]:
+        return merge(*(c.evidence_entries() for c in counted[bisect_left(times, a):bisect_left(times, b)]))
 
     limit = window_until.at if window_until is not None else None
     periods: list[PeriodStatus] = []
@@ -86,7 +85,7 @@ def evaluate_rate(
             break
         end = boundary if limit is None else min(boundary, limit)
         whole = end == boundary and (cursor != window_from.at or _on_boundary(tz_name, ob, cursor))
-        units, because = units_between(cursor, end)
+        units = units_between(cursor, end)
         if not whole:
             state = "partial"
         elif units + 1e-9 >= amount:
@@ -94,7 +93,7 @@ def evaluate_rate(
         elif end + grace <= as_of:
             state = "short"
             if breach is None:
-                breach = Moment(end + grace, because)
+                breach = Moment(end + grace, evidence_between(cursor, end))
         else:
             state = "open"
             if open_due is None:
@@ -103,8 +102,12 @@ def evaluate_rate(
         cursor = boundary
     verified = periods[-1].units if periods else 0.0
     out = Outcome("active", required=amount, verified=verified, due=open_due, periods=tuple(periods))
-    out.because = merge(*(c.evidence_entries() for c in counted
-                          if c.observed_at >= window_from.at and (limit is None or c.observed_at < limit)))
+    def window_evidence() -> tuple[int, ...]:
+        if limit is not None:
+            return evidence_between(window_from.at, limit)
+        return merge(*(c.evidence_entries() for c in counted[bisect_left(times, window_from.at):]))
+
+    out.because = view.remember(("window", window_from.at, limit), window_evidence)
     out.facts.append(Fact("rate", at=window_from.at, amount=amount, ref=ob.quantity.unit,
                           extra=(("period", ob.quantity.per_period),)))
     if breach is not None and breach.at <= as_of:
@@ -137,7 +140,7 @@ def evaluate_refrain(
     attributed = [c for c in inside if c.attributed and c.attributed_at is not None]
     out = Outcome("active", required=None, verified=float(len(attributed)))
     out.because = merge(*(c.evidence_entries() for c in inside))
-    for claim in inside:
+    for claim in inside[-CLAIMS_EXPLAINED:]:
         out.facts.append(Fact("incident", claim.evidence_entries(), claim.observed_at,
                               extra=(("attributed", claim.attributed),)))
     if any(not c.attributed for c in inside):
