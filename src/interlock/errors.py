@@ -248,12 +248,6 @@ class OperatorAuthError(InterlockError):
     http_status = 401
 
 
-class AgreementExistsError(InterlockError):
-    code = "agreement-exists"
-    explanation = "The server already keeps a log for an agreement with this id."
-    http_status = 409
-
-
 class StatementRefusedError(InterlockError):
     """The engine refused the statement; `code` is the engine's rejection code (instance)."""
 
