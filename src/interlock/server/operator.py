@@ -8,7 +8,7 @@ is configured with its public key (`interlock serve --operator-key BASE64`).  A 
 where `sig` is Ed25519 over `operator_message(method, path, ts, body)`.  The signature binds the
 method, the path and the SHA-256 of the body, and the time, which must lie within
 `WINDOW_SECONDS` of the server's clock.  A replay inside the window can only re-register the
-same agreement, which the server refuses as `agreement-exists`.  No shared secret sits on the
+same agreement, which the server refuses as `log-exists`.  No shared secret sits on the
 server, and a leaked request cannot be altered.  Pure apart from the caller's clock reading.
 """
 
