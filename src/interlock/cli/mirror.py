@@ -3,7 +3,7 @@
     interlock mirror --server http://log.example:8000 --db sqlite:///mirror.db \\
         --log-key 'log.example/plan+1a2b3c4d+AQ…' --witness-key 'witness-a+…' --serve --port 8100
 
-Follows every agreement on the server (or those named with `--agreement`), verifying every
+Follows every agreement on the server (or those named with `--log`), verifying every
 entry, proof, checkpoint and status as it copies (see `interlock.mirror`).  `--once` stops
 when caught up.  `--serve` also serves the same read API (and dashboard) from the copy,
 printing `listening on http://HOST:PORT`.  Exit codes: 0 caught up (`--once`) or stopped;
@@ -34,7 +34,7 @@ def mirror(
     *,
     server: Annotated[str, typer.Option("--server", help="The interlock server to copy.")],
     db: Annotated[str, typer.Option("--db", help="The mirror's database: sqlite:///mirror.db or postgresql://…")],
-    agreement: Annotated[list[str] | None, typer.Option("--agreement", help="Only this agreement id (repeat).")] = None,
+    agreement: Annotated[list[str] | None, typer.Option("--log", help="Only this agreement id (repeat).")] = None,
     log_key: Annotated[
         list[str] | None, typer.Option("--log-key", help="Trusted log verifier key (repeat); default: pin the first.")
     ] = None,

@@ -63,9 +63,7 @@ def _duration(text: str, option: str) -> timedelta:
 def serve(
     *,
     db: Annotated[str, typer.Option("--db", help="sqlite:///file.db (default) or postgresql://…")] = "sqlite:///interlock.db",
-    log_key: Annotated[Path, typer.Option("--log-key", help="The log signer key file (interlock log keygen).")] = Path(
-        "log.skey"
-    ),
+    log_key: Annotated[Path, typer.Option("--log-key", help="The log signer key file (interlock log keygen).")],
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: any free port).")] = 8000,
     witness: Annotated[
@@ -89,7 +87,6 @@ def serve(
 ) -> None:
     """Run the interlock HTTP server (API, C2SP tiles, dashboard) until interrupted."""
     from interlock.cli.log import read_signer_key
-    from interlock.note import parse_signer_key
     from interlock.server.app import CONFIG_ENV, config_json
     from interlock.server.runner import bind
     from interlock.server.runner import serve as run
@@ -100,7 +97,7 @@ def serve(
     if workers > 1 and parse_url(db).get_backend_name() == "sqlite":
         raise typer.BadParameter("SQLite serves one worker; use PostgreSQL for several", param_hint="--workers")
     skey = read_signer_key(log_key)
-    parse_signer_key(skey)
+    _check_log_keys(db, skey)
     for key in operator_key or []:
         decode_public_key(key)
     settings = ServerSettings(
@@ -147,7 +144,7 @@ def submit(
     agreement_path: Annotated[
         Path | None, typer.Option("--agreement", help="The agreement file (default: the server's copy).")
     ] = None,
-    agreement_id: Annotated[str | None, typer.Option("--id", help="Agreement id on the server.")] = None,
+    agreement_id: Annotated[str | None, typer.Option("--log", help="Agreement id on the server.")] = None,
     key_id: Annotated[str | None, typer.Option("--key-id", help="Key id, if the key file does not name it.")] = None,
     author: Annotated[str | None, typer.Option(help="Check that the key belongs to this participant.")] = None,
     nonce: Annotated[str | None, typer.Option(help="Default: 16 random bytes in hex.")] = None,
@@ -185,11 +182,22 @@ def submit(
     sys.stdout.write(json.dumps(ack) + "\n")
 
 
+def _check_log_keys(db: str, skey: str) -> None:
+    """Refuse to start when the key cannot sign a log the database already holds."""
+    from interlock.note import parse_signer_key
+    from interlock.store import Store
+
+    parse_signer_key(skey)
+    with Store.open(db) as store:
+        for info in store.list_logs():
+            store.log(info.id, skey)  # LogKeyMismatchError names the log and its key
+
+
 def _only_agreement(client: object) -> str:
     from interlock.client import Client
 
     assert isinstance(client, Client)
     ids = [a["id"] for a in client.agreements()]
     if len(ids) != 1:
-        raise UnknownAgreementError(f"the server keeps {len(ids)} agreements; name one with --id ({', '.join(ids)})")
+        raise UnknownAgreementError(f"the server keeps {len(ids)} agreements; name one with --log ({', '.join(ids)})")
     return str(ids[0])
