@@ -216,7 +216,7 @@ def main() -> None:
         args.entries, args.tree = 2000, 20_000
     cores = os.cpu_count() or 1
     print(f"# interlock log benchmark — {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {cores} cores, "
-          f"Python {sys.version.split()[0]}", flush=True)
+          f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.2f} at the start", flush=True)
     verify_limit = bare_verify_rate()
     hash_limit = node_hash_rate()
     print(f"- bare Ed25519 verification (PyNaCl, 1 core): {verify_limit:,.0f}/s", flush=True)
@@ -252,6 +252,7 @@ def main() -> None:
                 store.close()
     finally:
         cluster.stop()
+    print(f"- load average {os.getloadavg()[0]:.2f} at the end (other work on this machine skews the figures)")
 
 
 if __name__ == "__main__":
