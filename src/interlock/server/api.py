@@ -2,14 +2,16 @@
 
 Writes: `POST /v1/agreements` (operator-signed, see `operator`) and
 `POST /v1/agreements/{id}/entries` (one DSSE envelope; admission in `admission`, then the
-store's `LogWriter`: the engine authorises it in the transaction that stores it).  Reads are
-synchronous routes (FastAPI runs them in its thread pool) over the store's `Log`.  Every
-parameter is validated here, so that nothing a client sends reaches the database or the
-engine out of range; refusals are `{code, message}` 4xx (errors.py).
+store's `LogWriter`: the engine authorises it in the transaction that stores it).  Reads go
+to the store's `Log` in FastAPI's thread pool; `checkpoint` and `status` go through the short
+read cache (`reads.ReadCache`).  Every parameter is validated here, so that nothing a client
+sends reaches the database or the engine out of range; refusals are `{code, message}` 4xx
+(errors.py).  No `from __future__ import annotations` here: FastAPI reads the parameter
+annotations at runtime, and some refer to the settings the router is built with.
 """
 
-
 import asyncio
+import base64
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
@@ -30,7 +32,6 @@ from interlock.errors import (
     UnknownObligationError,
     UnsupportedMediaTypeError,
 )
-from interlock.statements import Entry
 from interlock.store import Ack, Log, Refusal, StoredCheckpoint
 from interlock.timeutil import format_timestamp, parse_timestamp
 from interlock.tlog import leaf_hash
@@ -101,8 +102,6 @@ def _as_of(request: Request, agreement: Agreement, text: str | None) -> datetime
 
 
 def _b64(data: bytes) -> str:
-    import base64
-
     return base64.b64encode(data).decode("ascii")
 
 
@@ -379,4 +378,4 @@ def _fact(fact: Any) -> dict[str, Any]:
     return out
 
 
-__all__ = ["ENGINE_STATUS", "Entry", "build_api_router", "refusal_error"]
+__all__ = ["ENGINE_STATUS", "UNPROVEN", "build_api_router", "latest", "refusal_error"]
