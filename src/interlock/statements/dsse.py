@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ from interlock.canonical import canonical_json
 from interlock.errors import EnvelopeError, SignatureError
 
 PAYLOAD_TYPE = "application/vnd.interlock.statement+json"
+_KEY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")
 MAX_PAYLOAD = 1024 * 1024
 
 
@@ -55,6 +57,8 @@ def open_envelope(envelope: Any) -> Opened:
     keyid, sig_text = signatures[0].get("keyid"), signatures[0].get("sig")
     if not isinstance(keyid, str) or not isinstance(sig_text, str):
         raise EnvelopeError("the signature needs a string `keyid` and a base64 `sig`")
+    if not _KEY_ID.match(keyid):
+        raise EnvelopeError("`keyid` must be a key id as the agreement writes it (letters, digits, . _ -)")
     payload_text = envelope.get("payload")
     if not isinstance(payload_text, str) or len(payload_text) > MAX_PAYLOAD * 4 // 3 + 4:
         raise EnvelopeError("the payload must be base64 text of at most 1 MiB")
@@ -71,12 +75,14 @@ def open_envelope(envelope: Any) -> Opened:
         statement = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise EnvelopeError("the payload is not UTF-8 JSON") from None
+    except RecursionError:
+        raise EnvelopeError("the payload nests too deeply") from None
     if not isinstance(statement, dict):
         raise EnvelopeError("the payload must be a JSON object")
     try:
         if rfc8785.dumps(statement) != payload:
             raise EnvelopeError("the payload is not in RFC 8785 canonical form")
-    except (rfc8785.CanonicalizationError, ValueError, TypeError):
+    except (rfc8785.CanonicalizationError, ValueError, TypeError, RecursionError):
         raise EnvelopeError("the payload holds values JSON canonicalisation refuses") from None
     return Opened(payload, statement, keyid, sig)
 
