@@ -159,10 +159,7 @@ def evaluate_plain(
     out.facts.append(Fact("required", amount=required, ref=ob.quantity.unit if ob.quantity else None))
     if due is not None:
         out.facts.append(Fact("due", due.because, due.at, text="due"))
-    shown = view.counted[-CLAIMS_EXPLAINED:]
-    if len(view.counted) > len(shown):
-        out.facts.append(Fact("earlier-claims", amount=float(len(view.counted) - len(shown))))
-    out.facts.extend(_claim_fact(ob, claim) for claim in shown)
+    out.facts.extend(view.remember(("facts", ob.id), lambda: _claim_facts(ob, view)))
     if state in ("fulfilled", "late"):
         assert done_claim is not None
         complete = verified_moment(ob, view)
@@ -184,6 +181,14 @@ def evaluate_plain(
         if due_at is not None and due_at < as_of:
             out.flags.add("overdue")
     return out
+
+
+def _claim_facts(ob: Obligation, view: ClaimView) -> tuple[Fact, ...]:
+    """Facts for the latest counted claims (at most `CLAIMS_EXPLAINED`), once per view."""
+    shown = view.counted[-CLAIMS_EXPLAINED:]
+    earlier = len(view.counted) - len(shown)
+    head = (Fact("earlier-claims", amount=float(earlier)),) if earlier else ()
+    return head + tuple(_claim_fact(ob, claim) for claim in shown)
 
 
 def _claim_fact(ob: Obligation, claim: Claim) -> Fact:

@@ -117,9 +117,11 @@ class Resolver:
             found = moment(stage.opens, self)
             return found if found is not None and found.at <= self.as_of else None
 
-        return self._memo(self._opened, "open:" + stage_id, stage_id, compute, None)
+        return self._memo(self._opened, "open:" + stage_id, stage_id, compute, lambda: None)
 
-    def _memo(self, cache: dict[str, _T], key: str, name: str, compute: Callable[[], _T], cyclic: _T) -> _T:
+    def _memo(
+        self, cache: dict[str, _T], key: str, name: str, compute: Callable[[], _T], cyclic: Callable[[], _T]
+    ) -> _T:
         """Memoised `compute()`; inside its own computation a key answers `cyclic`.
 
         A result that leaned on the cyclic answer of a key still being computed further out
@@ -130,7 +132,7 @@ class Resolver:
         depth = self._depth.get(key)
         if depth is not None:
             self._low = min(self._low, depth)
-            return cyclic
+            return cyclic()
         depth = len(self._depth)
         self._depth[key] = depth
         outer, self._low = self._low, _NEVER
@@ -179,8 +181,13 @@ class Resolver:
         return found
 
     def obligation(self, oid: str) -> Evaluation:
+        if oid in self._obligations:
+            return self._obligations[oid]
         ob = self.terms.obligations[oid]
-        cyclic = Evaluation(self._shell(ob, "pending", None, (), flags=set(), facts=()), None, None)
+
+        def cyclic() -> Evaluation:
+            return Evaluation(self._shell(ob, "pending", None, (), flags=set(), facts=()), None, None)
+
         return self._memo(self._obligations, "ob:" + oid, oid, lambda: self._evaluate(ob), cyclic)
 
     def _start(self, ob: Obligation) -> Moment | None:
@@ -289,7 +296,8 @@ class Resolver:
         if state in ("fulfilled", "late", "waived", "breached", "suspended"):
             flags.discard("overdue")
         facts.extend(flag_facts)
-        status = self._shell(ob, state, since, merge(because, flag_entries), flags=flags, facts=tuple(facts))
+        everything = merge(because, flag_entries) if flag_entries else because  # `because` is sorted already
+        status = self._shell(ob, state, since, everything, flags=flags, facts=tuple(facts))
         status = replace(
             status, required=outcome.required, verified=outcome.verified, due=outcome.due,
             tranches=outcome.tranches, periods=outcome.periods,
@@ -383,7 +391,9 @@ class Resolver:
     # --- stages ---------------------------------------------------------------------------
 
     def stage(self, sid: str) -> StageEvaluation:
-        cyclic = StageEvaluation(StageStatus(sid, "locked", None, ()), None, None)
+        def cyclic() -> StageEvaluation:
+            return StageEvaluation(StageStatus(sid, "locked", None, ()), None, None)
+
         return self._memo(self._stages, "stage:" + sid, sid, lambda: self._evaluate_stage(sid), cyclic)
 
     def _evaluate_stage(self, sid: str) -> StageEvaluation:
