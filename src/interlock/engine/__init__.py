@@ -11,11 +11,13 @@ Quick start::
     evaluator.append(entry)                            # fold it in
     evaluator.status(as_of)                            # resolve without refolding
 
-Modules: `authorise` (who may say what), `claims` (verification quorum, contests, disputes),
-`ledger` (the folded facts), `moments` (conditions), `obligations` (deliver/act, tranches,
-proportions), `windows` (rate periods, refrain), `resolve` (stages, consequences, status),
-`fold` (Evaluator, evaluate), `explain` (the because-chain in words), `status` (the answer).
-Decisions DESIGN.md leaves open are in docs/semantics.md.
+Modules: `terms` (an agreement version indexed), `authorise` (who may say what), `claims`
+(verification quorum, contests, disputes), `ledger` (the folded facts), `moments`
+(conditions), `obligations` (deliver/act, tranches, proportions), `windows` (rate periods,
+refrain), `resolve` (stages, consequences, status), `fold` (Evaluator, evaluate), `explain`
+(the because-chain in words), `status` (the answer).  Decisions DESIGN.md leaves open are in
+docs/semantics.md; signature verification on all cores is the shell's
+(`interlock.verification`).
 """
 
 from interlock.engine.fold import Evaluator, evaluate
