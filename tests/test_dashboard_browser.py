@@ -14,11 +14,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
-import queue
 import re
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,21 +24,16 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Route, expect
 
-from conftest import DATA, ROOT
+from conftest import ROOT
+from dashboard_browserkit import ARTIFACTS, SIZES, axe_violations, chromium, demo_server
 from interlock.agreement import load_agreement
 from interlock.statements import sign_statement
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("dashboard-browser")]
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 AID = "northland-southland-2026"
-ARTIFACTS = ROOT / "test-artifacts" / "dashboard"
-AXE = DATA / "dashboard" / "axe" / "axe.min.js"
-SIZES = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 # --- what the scenario says, worked out by hand ----------------------------------------------
 # 5 Mar 12:00 — adopted 3 Mar 09:00 (entries 0–3).  Both counts verified before their 5 Mar 09:00
@@ -102,43 +95,14 @@ MOMENTS = {
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """`interlock demo --port 0` in a subprocess; yields its base URL; stops it by its pid."""
-    data = tmp_path_factory.mktemp("demo")
-    interlock = Path(sys.executable).parent / "interlock"
-    proc = subprocess.Popen(
-        [str(interlock), "demo", "--examples", str(ROOT / "examples"), "--data", str(data / "demo-data"),
-         "--port", "0"],
-        cwd=data, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )
-    lines: queue.Queue[str] = queue.Queue()
-    threading.Thread(target=lambda: [lines.put(x) for x in proc.stdout or []], daemon=True).start()
-    seen: list[str] = []
-    url = None
-    try:
-        while url is None:
-            try:
-                line = lines.get(timeout=90)
-            except queue.Empty:
-                pytest.fail("interlock demo did not start serving:\n" + "".join(seen))
-            seen.append(line)
-            if line.startswith("listening on "):
-                url = line.split()[-1]
-        assert any("Logged 66 signed statements" in x for x in seen), "".join(seen)
+    with demo_server(tmp_path_factory.mktemp("demo")) as url:
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    with sync_playwright() as p:
-        chromium = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 @pytest.fixture()
@@ -308,20 +272,12 @@ PAGES = {
 }
 
 
-def _axe(page: Page) -> list[dict[str, Any]]:
-    """axe-core's serious and critical violations on the page as it is now."""
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate("""async () => await axe.run(document, {
-        runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})""")
-    return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
-
-
 def test_every_page_at_desktop_and_phone_width_passes_axe(server: str, browser: Browser) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with browser.new_context() as probe:  # the check itself can fail: a picture without words
         bad = probe.new_page()
         bad.set_content('<html lang="en"><title>t</title><img src="x.png">')
-        assert [v["id"] for v in _axe(bad)] == ["image-alt"]
+        assert [v["id"] for v in axe_violations(bad)] == ["image-alt"]
     problems = {}
     for size, viewport in SIZES.items():
         context = browser.new_context(viewport=viewport, bypass_csp=True)  # lets axe's script in
@@ -333,7 +289,7 @@ def test_every_page_at_desktop_and_phone_width_passes_axe(server: str, browser: 
             if size == "phone":  # nothing may force sideways scrolling on a phone
                 width = page.evaluate("document.documentElement.scrollWidth")
                 assert width <= viewport["width"], f"{name} is {width}px wide on a phone"
-            found = _axe(page)
+            found = axe_violations(page)
             if found:
                 problems[f"{name}-{size}"] = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
                                               for v in found]

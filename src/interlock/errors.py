@@ -451,6 +451,33 @@ class ReplayError(InterlockError):
     explanation = "The demo scenario could not be replayed into a fresh log through the server's API."
 
 
+# The dashboard's Analysis page (docs/dashboard.md, "Analysis").
+
+
+class DraftTooLargeError(InterlockError):
+    code = "draft-too-large"
+    explanation = "The uploaded draft or VALUES file is larger than the Analysis page accepts."
+    http_status = 413
+
+
+class AnalysisTimeoutError(InterlockError):
+    code = "analysis-too-long"
+    explanation = "The analysis did not finish in the time the server allows; run `interlock analyze` locally."
+    http_status = 422
+
+
+class AnalysisBusyError(InterlockError):
+    code = "analysis-busy"
+    explanation = "The server is already running as many analyses as it allows; try again in a moment."
+    http_status = 429
+
+
+class AnalysisFailedError(InterlockError):
+    code = "analysis-failed"
+    explanation = "The analysis could not be completed for this plan; run `interlock analyze` for details."
+    http_status = 422
+
+
 # --- engine: status and explain -----------------------------------------------------------
 
 
