@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from interlock import tlog
 from interlock.checkpoint import cosign_checkpoint, cosigner_vkey, open_checkpoint
 from interlock.errors import (
+    AgreementError,
     CosignatureError,
     LogExistsError,
     LogKeyMismatchError,
@@ -61,6 +62,9 @@ def test_register_makes_a_signed_empty_checkpoint(store: Store) -> None:
     assert head.note.startswith(f"log.test/northland-southland-2026\n0\n{empty_root}\n\n")
     with pytest.raises(LogExistsError):
         store.register_log(northland_agreement(), log_signer_key(), T0)
+    with pytest.raises(AgreementError):
+        store.register_log(b"interlock: 1\nid: [unclosed", log_signer_key(), T0, log_id="broken")
+    assert [i.id for i in store.list_logs()] == [info.id]
     with pytest.raises(UnknownLogError):
         store.log("no-such-log")
     other_key = new_signer_key("log.test", seed=b"\x01" * 32)[0]
@@ -279,8 +283,10 @@ def test_a_second_process_view_catches_up(db_url: str, log: Any) -> None:
     assert mine.index == 4
     assert log.refresh() == 5
     status = log.status(T0 + timedelta(days=1))
-    adopted_at = status.to_json()["adopted_at"] if hasattr(status, "to_json") else None
-    assert adopted_at == "2026-03-03T08:00:00Z"
+    assert status.to_json()["adopted_at"] == "2026-03-03T08:00:00Z"
+    # a moment before the newest entry: the prefix is evaluated afresh
+    assert log.status(T0 - timedelta(hours=1)).to_json()["adopted_at"] is None
+    assert log.status(T0 + timedelta(minutes=90)).to_json()["adopted_at"] == "2026-03-03T08:00:00Z"
 
 
 @settings(max_examples=300, deadline=None)
