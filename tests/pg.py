@@ -77,7 +77,10 @@ class PgCluster:
     def _run(self, *args: str) -> subprocess.CompletedProcess[str]:
         command = [str(self.bindir / args[0]), *args[1:]]
         if self.as_root:
-            command = ["runuser", "-u", "postgres", "--", *command]
+            if shutil.which("runuser"):
+                command = ["runuser", "-u", "postgres", "--", *command]
+            else:  # util-linux without runuser: drop to the postgres user with setpriv
+                command = ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", *command]
         result = subprocess.run(
             command, capture_output=True, text=True, timeout=120, check=False, cwd=self.dir
         )
