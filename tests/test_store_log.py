@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -95,8 +96,12 @@ def test_refused_statements_leave_nothing(log: Any) -> None:
     head = log.latest_checkpoint()
     forged = signed("north", "forged")
     forged["signatures"] = [{"keyid": "north-1", "sig": signed("north", "other")["signatures"][0]["sig"]}]
+    spaced = signed("north", "spaced")
+    statement = json.loads(base64.b64decode(spaced["payload"]))
+    spaced["payload"] = base64.b64encode(json.dumps(statement, indent=1).encode()).decode()
     bad = [
         {"payload": "not base64!", "payloadType": "x", "signatures": []},  # malformed envelope
+        spaced,  # a payload not in RFC 8785 form
         forged,  # signature of another statement
         signed("north", "adopt-north", "adopt"),  # reused nonce
         signed("north", "elsewhere", agreement_hash="sha256:" + "0" * 64),  # another agreement
@@ -105,12 +110,13 @@ def test_refused_statements_leave_nothing(log: Any) -> None:
     ]
     results = log.append(bad, T0 + timedelta(hours=2))
     assert all(isinstance(r, Refusal) for r in results), results
-    assert results[0].code == "bad-envelope"
+    assert results[0].code == results[1].code == "bad-envelope"
+    assert "canonical" in results[1].message
     assert len({r.code for r in results}) >= 4  # each fault has its own code
     assert log.count_rows() == before
     assert log.latest_checkpoint() == head
     # a mixed batch keeps only the good statements, in order
-    mixed = log.append([bad[1], signed("south", "fine-1"), bad[2], signed("east", "fine-2")], T0)
+    mixed = log.append([bad[2], signed("south", "fine-1"), bad[3], signed("east", "fine-2")], T0)
     assert [type(r).__name__ for r in mixed] == ["Refusal", "Ack", "Refusal", "Ack"]
     assert [r.index for r in mixed if isinstance(r, Ack)] == [3, 4]
     assert log.count_rows()["entries"] == 5

@@ -36,9 +36,9 @@ from interlock.agreement import Agreement, load_agreement
 from interlock.checkpoint import SignedCheckpoint, open_checkpoint, parse_checkpoint, verify_cosignature
 from interlock.errors import InterlockError
 from interlock.note import split_note
-from interlock.statements import Entry, open_envelope, parse_statement
+from interlock.statements import Entry, parse_statement
 from interlock.statements.dsse import signature_valid
-from interlock.store.log import canonical_envelope, leaf_bytes, registered_key
+from interlock.store.log import canonical_envelope, leaf_bytes, open_canonical, registered_key
 from interlock.timeutil import format_timestamp, parse_timestamp
 from interlock.tlog import (
     EMPTY_ROOT,
@@ -171,7 +171,7 @@ def check_record(record: EntryRecord, agreement: Agreement) -> Checked:
     if record.leaf_hash is not None and record.leaf_hash != leaf:
         problems.append("the stored leaf hash is not the hash of the entry")
     try:
-        opened = open_envelope(record.envelope)
+        opened = open_canonical(record.envelope)
         parse_statement(opened.statement)
     except InterlockError as err:
         problems.append(f"bad statement: {err.message}")
