@@ -295,6 +295,7 @@ class Log:
         row = conn.execute(_HEAD, {"log": self.id}).first()
         if row is None:
             raise LogCorruptError(f"log {self.id} has no checkpoint, not even the empty one")
+        self._durable_size = max(self._durable_size, int(row.size))  # committed, so durable
         return int(row.size), bytes(row.root), row.note, row.created_at
 
     def _sync(self, conn: Connection) -> _State:
