@@ -235,7 +235,9 @@ def _breach_reason(definition: Obligation, ob: ObligationStatus, verified_by: st
     if definition.kind == "refrain":
         incidents = [f for f in _facts(ob, "incident") if f.get("attributed")]
         if incidents:
-            return f"incident {entries(incidents[0].entries)} attributed to {ob.by}, observed {when(incidents[0].at)}"
+            first, *rest = incidents[0].entries
+            return (f"incident {first} (observed {when(incidents[0].at)}) attributed to {ob.by}"
+                    + (f" by {entries(rest)}" if rest else ""))
     grace = definition.on_breach.grace if definition.on_breach and definition.on_breach.grace else timedelta(0)
     basis = _due_text(definition)
     text = f"{amount(ob.required, ob.unit)} due at {when(ob.due)}" + (f" ({basis})" if basis else "")
@@ -296,8 +298,9 @@ def _fact_line(fact: Fact, ob: ObligationStatus) -> str | None:
     if what == "extended":
         return f"{fact.ref} extended the deadline to {when(fact.at)} (entry {fact.entries[0]})"
     if what == "incident":
-        attributed = "attributed" if fact.get("attributed") else "verified but not attributed"
-        return f"incident {entries(fact.entries)} observed {when(fact.at)}: {attributed}"
+        first, *rest = fact.entries
+        attributed = "attributed" if fact.get("attributed") else "verified, attribution unconfirmed"
+        return f"incident {first} observed {when(fact.at)}: {attributed}" + (f" ({entries(rest)})" if rest else "")
     if what == "earlier-claims":
         return f"(and {amount(fact.amount)} earlier counted claims)"
     if what == "void":

@@ -23,6 +23,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 
 from interlock.agreement.model import Obligation
+from interlock.engine.claims import Claim
 from interlock.engine.ledger import ClaimView
 from interlock.engine.moments import Moment, merge
 from interlock.engine.obligations import CLAIMS_EXPLAINED, Outcome
@@ -128,6 +129,12 @@ def _on_boundary(tz_name: str, ob: Obligation, moment: datetime) -> bool:
     return first == moment
 
 
+def _incident_entries(claim: Claim) -> tuple[int, ...]:
+    """The incident, the entry that verified it and the one that confirmed who did it."""
+    extra = () if claim.attributed_by is None else (claim.attributed_by,)
+    return tuple(sorted({*claim.evidence_entries(), *extra}))
+
+
 def evaluate_refrain(
     ob: Obligation, view: ClaimView, window_from: Moment, window_until: Moment | None, as_of: datetime
 ) -> Outcome:
@@ -139,9 +146,9 @@ def evaluate_refrain(
     ]
     attributed = [c for c in inside if c.attributed and c.attributed_at is not None]
     out = Outcome("active", required=None, verified=float(len(attributed)))
-    out.because = merge(*(c.evidence_entries() for c in inside))
+    out.because = merge(*(_incident_entries(c) for c in inside))
     for claim in inside[-CLAIMS_EXPLAINED:]:
-        out.facts.append(Fact("incident", claim.evidence_entries(), claim.observed_at,
+        out.facts.append(Fact("incident", _incident_entries(claim), claim.observed_at,
                               extra=(("attributed", claim.attributed),)))
     if any(not c.attributed for c in inside):
         out.flags.add("unattributed_incident")
