@@ -66,6 +66,9 @@ TRIGGERS = [
     ("vague-text.bad.yaml", "warning", "vague-text", 11, "oa"),
     ("never-opens.bad.yaml", "warning", "never-opens", 14, "s2"),
     ("opens-only-through-breach.bad.yaml", "warning", "opens-only-through-breach", 14, "s2"),
+    ("never-starts.bad.yaml", "warning", "never-starts", 16, "ob"),  # its `starts:` line
+    ("never-due.bad.yaml", "warning", "never-due", 16, "ob"),  # its `due:` line
+    ("never-due.window.yaml", "warning", "never-due", 17, "ob"),  # its `window.from:` line
     ("all-on-credit.bad.yaml", "warning", "all-on-credit", 11, "oa"),
 ]
 

@@ -158,3 +158,59 @@ def test_no_credit_warning_for_tranche_by_tranche_exchange_or_an_any() -> None:
          "obligations": [ob("answer", "b", "deliver")]},
     )
     assert "all-on-credit" not in {c for c, _ in codes(either)}
+
+
+def findings(report: Report, code: str) -> list[tuple[str | None, str]]:
+    return [(f.id, f.message) for f in report.warnings if f.code == code]
+
+
+def test_never_starts_names_the_cause_and_an_alternative_rescues() -> None:
+    no_verifier = ob("oa", "a", verify=None)
+    waits = ob("ob", "b", starts={"verified": "oa"})
+    report = plan({"id": "s1", "obligations": [no_verifier, waits]})
+    ((ident, message),) = findings(report, "never-starts")
+    assert ident == "ob"
+    assert message == (
+        "`ob` can never start: it waits on `oa` verified, which waits on `oa` delivered; "
+        "`oa` has no verifier, so nothing can verify it"
+    )
+    either = ob("ob", "b", starts={"any": [{"verified": "oa"}, {"at": "2026-01-01T00:00:00Z"}]})
+    assert findings(plan({"id": "s1", "obligations": [no_verifier, either]}), "never-starts") == []
+
+
+def test_never_starts_when_more_is_asked_than_is_owed() -> None:
+    four = ob("oa", "a", "deliver")  # owes 4 persons
+    waits = ob("ob", "b", starts={"delivered": "oa", "at_least": 5})
+    ((ident, message),) = findings(plan({"id": "s1", "obligations": [four, waits]}), "never-starts")
+    assert (ident, message) == ("ob", "`ob` can never start: `oa` owes only 4 units, never 5")
+    enough = ob("ob", "b", starts={"delivered": "oa", "at_least": 4})
+    assert findings(plan({"id": "s1", "obligations": [four, enough]}), "never-starts") == []
+
+
+def test_only_the_first_failing_link_is_reported() -> None:
+    # s2 never opens: its obligation gets no never-starts; one that never starts gets no never-due
+    no_verifier = ob("oa", "a", verify=None)
+    both = ob("ob", "b", starts={"verified": "oa"}, due={"after": {"verified": "oa"}, "plus": "1d"})
+    later = ob("oc", "b", starts={"verified": "oa"})
+    report = plan(
+        {"id": "s1", "obligations": [no_verifier, both]},
+        {"id": "s2", "opens": {"verified": "oa"}, "obligations": [later]},
+    )
+    assert codes(report) >= {("never-starts", "ob"), ("never-opens", "s2")}
+    assert ("never-due", "ob") not in codes(report)
+    assert ("never-starts", "oc") not in codes(report)
+
+
+def test_never_due_through_a_stage_that_never_opens_and_a_window_that_never_closes() -> None:
+    no_verifier = ob("oa", "a", verify=None)
+    late = ob("ob", "b", due={"after": {"opened": "s2"}, "plus": "1d"})
+    endless = ob("trucks", "b", "rate", window={"from": "adopted", "until": {"verified": "oa"}})
+    report = plan(
+        {"id": "s1", "obligations": [no_verifier, late, endless]},
+        {"id": "s2", "opens": {"verified": "oa"}, "obligations": [ob("oc", "a")]},
+    )
+    ((ident, message),) = findings(report, "never-due")
+    assert ident == "ob"
+    assert message.startswith("`ob` can never fall due, so it can never be late: it waits on stage `s2` opening, ")
+    # an `until` that never comes is an open-ended window, which is allowed: no finding for `trucks`
+    assert ("never-due", "trucks") not in codes(report)

@@ -9,7 +9,8 @@ The checks run in order, each only when the previous ones leave something to che
 3. rules: ids, references, roles, quorums, kinds, quantities (`rules`), and cycles
    (`sequence.check_cycles`);
 4. warnings: per obligation, stage and party (`advice`) — whenever the shape is right;
-   sequencing (`never-opens`, `opens-only-through-breach`, `all-on-credit`) — only when
+   sequencing (`never-opens`, `opens-only-through-breach`, `never-starts`, `never-due`,
+   `all-on-credit`) — only when
    there is no error, because they reason about a graph the errors would make meaningless.
 
 Codes and their fixes are listed in docs/check-codes.md.  Pure.
@@ -28,7 +29,7 @@ from interlock.agreement.findings import Finding, Report, Sink
 from interlock.agreement.graph import Plan
 from interlock.agreement.model import Agreement
 from interlock.agreement.rules import check_rules
-from interlock.agreement.sequence import check_credit, check_cycles, check_reachability
+from interlock.agreement.sequence import check_credit, check_cycles, check_obligation_reach, check_reachability
 from interlock.agreement.shape import report_validation
 from interlock.agreement.yamlsource import Path, Source, SourceProblem, load_yaml_bytes
 from interlock.canonical import document_hash
@@ -68,6 +69,7 @@ def check_data(data: Any, source: Source | None = None) -> Report:
     check_advice(agreement, sink)
     if not sink.errors and acyclic:
         check_reachability(plan, sink)
+        check_obligation_reach(plan, sink)
         check_credit(plan, sink)
     if sink.errors or digest is None:
         return _report(None, sink, digest)

@@ -1,10 +1,14 @@
 """Sequencing findings on the event graph (`graph.Plan`): cycles, stages that cannot open,
-stages that open only through a breach, and one side giving everything on credit.
+stages that open only through a breach, obligations that cannot start or fall due, and one
+side giving everything on credit.
 
 - `condition-cycle` (error): a strongly connected part of the graph — a condition that waits
   on itself.  One finding per cycle, at the first reference written in it.
 - `never-opens`: a stage whose `opens` can never hold (least fixpoint of "can happen").
 - `opens-only-through-breach`: a stage that can open, but not if nothing is ever breached.
+- `never-starts`: an obligation in a stage that can open, whose `starts` can never hold.
+- `never-due`: an obligation that can start, whose `due` (deliver, act) or `window.from`
+  (rate, refrain) can never hold: it can never be late, never be breached.
 - `all-on-credit`: party A owes B something that can be verified (handed over), B owes A
   something that can be delivered, and every obligation B owes A can be delivered only
   after every such obligation A owes B is verified: A hands over everything before
@@ -175,13 +179,47 @@ def check_reachability(plan: Plan, sink: Sink) -> None:
         node: Node = ("open", stage.id)
         path: Path = ("stages", i, "opens")
         if node not in can:
-            chain, reason = explain(plan, node, can)
-            waits = f"it waits on {_chain_text(chain)}; " if chain else ""
-            sink.warning("never-opens", f"stage `{stage.id}` can never open: {waits}{reason}", path)
+            sink.warning("never-opens", f"stage `{stage.id}` can never open: {_never(plan, node, can)}", path)
         elif node not in calm:
-            chain, reason = explain(plan, node, calm, frozenset({"breached"}))
+            chain, _ = explain(plan, node, calm, frozenset({"breached"}))
             message = f"stage `{stage.id}` can open only through a breach: it waits on {_chain_text(chain)}"
             sink.warning("opens-only-through-breach", message, path)
+
+
+def check_obligation_reach(plan: Plan, sink: Sink) -> None:
+    """`never-starts` and `never-due`, at the condition that cannot hold.
+
+    Only the first link that fails is reported: an obligation in a stage that never opens gets
+    no `never-starts` (its stage has `never-opens`), and one that never starts no `never-due`.
+    """
+    can = possible(plan)
+    for i, stage in enumerate(plan.agreement.stages):
+        if ("open", stage.id) not in can:
+            continue
+        for j, ob in enumerate(stage.obligations):
+            path: Path = ("stages", i, "obligations", j)
+            if ("start", ob.id) not in can:
+                text = _never(plan, ("start", ob.id), can)
+                sink.warning("never-starts", f"`{ob.id}` can never start: {text}", (*path, "starts"))
+                continue
+            for event, where, what in _TIMING:
+                node: Node = (event, ob.id)
+                if node in plan.exprs and node not in can:
+                    text = _never(plan, node, can)
+                    sink.warning("never-due", f"{what.format(ob.id)}: {text}", (*path, *where))
+
+
+# The events that make an obligation assessable: for deliver and act its deadline, for rate
+# and refrain the opening of its window (a window that never closes is an open-ended one).
+_TIMING: tuple[tuple[str, Path, str], ...] = (
+    ("due", ("due",), "`{}` can never fall due, so it can never be late"),
+    ("from", ("window", "from"), "the window of `{}` can never open, so it is never assessed"),
+)
+
+
+def _never(plan: Plan, node: Node, can: set[Node]) -> str:
+    chain, reason = explain(plan, node, can)
+    return f"it waits on {_chain_text(chain)}; {reason}" if chain else reason
 
 
 def check_credit(plan: Plan, sink: Sink) -> None:
