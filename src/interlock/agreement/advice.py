@@ -18,7 +18,7 @@ import re
 
 from interlock.agreement.findings import Sink
 from interlock.agreement.model import Agreement, Obligation
-from interlock.agreement.rules import obligations_with_paths
+from interlock.agreement.refs import obligations_with_paths
 from interlock.agreement.yamlsource import Path
 
 # Each a regular expression matched case-insensitively on word boundaries.  The first five

@@ -27,19 +27,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from interlock.agreement.model import (
-    After,
-    AfterEach,
-    Agreement,
-    AllOf,
-    AnyOf,
-    Breached,
-    Delivered,
-    Obligation,
-    Opened,
-    StageComplete,
-    Verified,
-)
+from interlock.agreement.conditions import ReferenceKey, parts, reference, target_kind
+from interlock.agreement.model import After, AfterEach, Agreement, AllOf, AnyOf, Condition, Delivered, Obligation
 from interlock.agreement.yamlsource import Path
 
 Node = tuple[str, str]  # (event, stage or obligation id)
@@ -62,6 +51,14 @@ class Never:
 
 Expr = Need | Either | Never | tuple[str, str]
 ALWAYS = Need(())
+# the event each form of reference waits on
+EVENTS: dict[ReferenceKey, str] = {
+    "opened": "open",
+    "stage_complete": "complete",
+    "verified": "verified",
+    "delivered": "delivered",
+    "breached": "breached",
+}
 
 
 def describe(node: Node) -> str:
@@ -119,31 +116,29 @@ class Plan:
                 if ("start", ob.id) not in self.exprs:
                     self._obligation(stage.id, ob, ("stages", i, "obligations", j))
 
-    def _cond(self, cond: object, path: Path, owner: Node) -> Expr:
+    def _cond(self, cond: Condition, path: Path, owner: Node) -> Expr:
         """A condition as an expression; records where each reference is written."""
+        if isinstance(cond, AllOf | AnyOf):
+            inner = tuple(self._cond(c, p, owner) for p, c in parts(cond, path))
+            return Need(inner) if isinstance(cond, AllOf) else Either(inner)
         if isinstance(cond, After):
-            return self._cond(cond.after, (*path, "after"), owner)
-        if isinstance(cond, AllOf):
-            return Need(tuple(self._cond(c, (*path, "all", k), owner) for k, c in enumerate(cond.all_)))
-        if isinstance(cond, AnyOf):
-            return Either(tuple(self._cond(c, (*path, "any", k), owner) for k, c in enumerate(cond.any_)))
-        if isinstance(cond, Opened | StageComplete):
-            key, event = ("opened", "open") if isinstance(cond, Opened) else ("stage_complete", "complete")
-            ident = cond.opened if isinstance(cond, Opened) else cond.stage_complete
+            ((after_path, after),) = parts(cond, path)
+            return self._cond(after, after_path, owner)
+        found = reference(cond)
+        if found is None:  # `adopted` and `{at: …}` wait on nothing in the agreement
+            return ALWAYS
+        key, ident = found
+        if target_kind(key) == "stage":
             if ident not in self._stages:
                 return Never(f"there is no stage `{ident}`")
-        elif isinstance(cond, Verified | Delivered | Breached):
-            key = event = type(cond).__name__.lower()
-            ident = getattr(cond, key)
+        else:
             ob = self._obligations.get(ident)
             if ob is None:
                 return Never(f"there is no obligation `{ident}`")
             total = fixed_total(ob)
             if isinstance(cond, Delivered) and total is not None and cond.at_least > total:
                 return Never(f"`{ident}` owes only {total:g} units, never {cond.at_least:g}")
-        else:  # `adopted` and `{at: …}` wait on nothing in the agreement
-            return ALWAYS
-        target: Node = (event, ident)
+        target: Node = (EVENTS[key], ident)
         self.written.setdefault((owner, target), (*path, key))
         return target
 
@@ -207,6 +202,3 @@ class Plan:
         found = list(dict.fromkeys(nodes_in(expr))) if expr is not None else []
         return found + [n for n in self.extra.get(node, []) if n not in found]
 
-
-def stage_paths(agreement: Agreement) -> dict[str, Path]:
-    return {stage.id: ("stages", i) for i, stage in enumerate(agreement.stages)}

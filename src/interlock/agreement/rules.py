@@ -8,11 +8,10 @@ ids a third (statements name keys alone).  Pure.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 
 from interlock.agreement.findings import Sink
 from interlock.agreement.model import AfterEach, Agreement, Obligation, Quantity
-from interlock.agreement.refs import Ref, references
+from interlock.agreement.refs import Ref, obligations_with_paths, references
 from interlock.agreement.yamlsource import Path
 from interlock.errors import TimezoneError
 from interlock.timeutil import zone
@@ -28,12 +27,6 @@ def check_rules(agreement: Agreement, sink: Sink) -> None:
         _roles(agreement, ob, path, sink)
         _kind(ob, path, sink)
         _quantity(agreement, ob, path, sink)
-
-
-def obligations_with_paths(agreement: Agreement) -> Iterator[tuple[Path, Obligation]]:
-    for i, stage in enumerate(agreement.stages):
-        for j, ob in enumerate(stage.obligations):
-            yield ("stages", i, "obligations", j), ob
 
 
 def _timezone(agreement: Agreement, sink: Sink) -> None:

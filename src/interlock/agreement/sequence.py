@@ -22,7 +22,7 @@ from collections import deque
 
 from interlock.agreement.findings import Sink
 from interlock.agreement.graph import Either, Expr, Need, Never, Node, Plan, describe, nodes_in
-from interlock.agreement.model import Agreement
+from interlock.agreement.refs import obligations_with_paths
 from interlock.agreement.yamlsource import Path
 
 
@@ -232,7 +232,7 @@ def check_credit(plan: Plan, sink: Sink) -> None:
             gives.setdefault((ob.by, creditor), []).append(ob.id)
     bits = {ob.id: 1 << k for k, (_, ob) in enumerate(agreement.obligations())}
     before = _must_have_verified(plan, bits)
-    paths = _obligation_paths(agreement)
+    paths = {ob.id: path for path, ob in obligations_with_paths(agreement)}
     for (giver, taker), owed in gives.items():
         given = [y for y in owed if ("verified", y) in can]  # a refrain is never handed over
         returned = [x for x in gives.get((taker, giver), []) if ("delivered", x) in can]
@@ -252,14 +252,6 @@ def check_credit(plan: Plan, sink: Sink) -> None:
 
 def _count(ids: list[str]) -> str:
     return "1 obligation" if len(ids) == 1 else f"{len(ids)} obligations"
-
-
-def _obligation_paths(agreement: Agreement) -> dict[str, Path]:
-    return {
-        ob.id: ("stages", i, "obligations", j)
-        for i, stage in enumerate(agreement.stages)
-        for j, ob in enumerate(stage.obligations)
-    }
 
 
 def _must_have_verified(plan: Plan, bits: dict[str, int]) -> dict[Node, int]:
