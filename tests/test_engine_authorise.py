@@ -186,6 +186,9 @@ def test_rejection_code(case: str) -> None:
     refusal = evaluator.check(last)
     assert refusal is not None and refusal.code == code
     assert evaluator.size == size and evaluator.rejected == []
+    # `admit` (the log's one-pass call) refuses the same way and, refusing, changes nothing
+    assert evaluator.admit(last) == refusal
+    assert evaluator.size == size and evaluator.rejected == []
     assert evaluator.append(last) == refusal
     assert evaluator.rejected == [refusal] and evaluator.size == size + 1
 
@@ -223,3 +226,24 @@ def test_accepted_entries_of_every_kind_pass() -> None:
     assert status["obligations"]["x"]["verified"] == 3
     assert status["obligations"]["x"]["state"] == "fulfilled"
     assert status["obligations"]["r"]["state"] == "waived"
+
+
+def test_admit_folds_accepted_entries_like_append() -> None:
+    """`admit` with a statement parsed beforehand ends where `append` does, entry for entry."""
+    from interlock.statements import parse_statement
+    from interlock.statements.dsse import open_envelope
+
+    world = adopted()
+    world.add("2 10:00", "a", "declare", EVIDENCE)
+    world.add("2 10:10", "m1", "attest", {"entry": 3, "verdict": "confirm"})
+    world.add("2 10:20", "m2", "evidence", {**EVIDENCE, "units": 1})
+    world.add("2 10:30", "b", "waive", {"obligation": "x"})  # b is the creditor of x: accepted
+    by_append, by_admit = Evaluator(world.agreement), Evaluator(world.agreement)
+    for entry in world.entries:
+        assert by_append.append(entry, signature_ok=True) is None
+        parsed = parse_statement(open_envelope(entry.envelope).statement)
+        assert by_admit.admit(entry, signature_ok=True, statement=parsed) is None
+    assert by_admit.size == by_append.size == 7
+    as_of = when("6 00:00")
+    assert by_admit.status(as_of).to_json() == by_append.status(as_of).to_json()
+    assert by_admit.status(as_of).to_json()["obligations"]["x"]["verified"] == 3

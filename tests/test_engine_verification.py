@@ -14,7 +14,7 @@ from conftest import DATA, seed_of
 from engine_world import when
 from interlock.engine import evaluate
 from interlock.statements import Entry, sign_statement
-from interlock.statements.dsse import PAYLOAD_TYPE, open_envelope
+from interlock.statements.dsse import PAYLOAD_TYPE, open_envelope, open_exact
 from interlock.verification import evaluate_log, fast_open, verify_signatures
 from test_engine_scenarios import build, load
 
@@ -63,7 +63,8 @@ def test_the_fast_path_accepts_only_canonical_payloads(value: dict[str, Any], re
     envelope = {"payload": base64.b64encode(payload).decode(), "payloadType": PAYLOAD_TYPE,
                 "signatures": [{"keyid": "k", "sig": base64.b64encode(bytes(64)).decode()}]}
     if fast_open(envelope) is not None:
-        assert open_envelope(envelope).payload == payload  # the exact check agrees
+        assert open_exact(envelope).payload == payload  # the exact check agrees
+        assert open_envelope(envelope) == open_exact(envelope)
 
 
 def test_the_fast_path_takes_ordinary_statements() -> None:

@@ -58,27 +58,42 @@ class RefusedError(Exception):
 
 
 def authorise(
-    entry: Entry, ledger: Ledger, *, unsigned: bool = False, signature_ok: bool | None = None
+    entry: Entry, ledger: Ledger, *, unsigned: bool = False, signature_ok: bool | None = None,
+    statement: Statement | None = None,
 ) -> Accepted | Rejection:
-    """Decide whether `entry` may be folded; never changes `ledger`."""
+    """Decide whether `entry` may be folded; never changes `ledger`.
+
+    `statement` (only with `signature_ok=True`): the entry's payload already parsed by the
+    caller with `parse_statement`; the payload is then neither decoded nor validated again."""
     try:
-        return _authorise(entry, ledger, unsigned, signature_ok)
+        return _authorise(entry, ledger, unsigned, signature_ok, statement)
     except RefusedError as refused:
         return Rejection(entry.index, refused.code, refused.reason)
 
 
-def _authorise(entry: Entry, ledger: Ledger, unsigned: bool, signature_ok: bool | None) -> Accepted:
+def _authorise(
+    entry: Entry, ledger: Ledger, unsigned: bool, signature_ok: bool | None, parsed: Statement | None
+) -> Accepted:
     if ledger.last_time is not None and entry.integrated_at < ledger.last_time:
         raise RefusedError(
             "out-of-order",
             f"integrated at {format_timestamp(entry.integrated_at)}, before the entry folded last "
             f"({format_timestamp(ledger.last_time)})",
         )
-    data, keyid, opened = _decode(entry, unsigned, signature_ok)
-    try:
-        st = parse_statement(data)
-    except StatementError as exc:
-        raise RefusedError("bad-statement", exc.message) from None
+    st: Statement | None = None
+    opened: Opened | None = None
+    if parsed is not None and signature_ok and entry.envelope is not None:
+        try:
+            keyid: str | None = entry.envelope["signatures"][0]["keyid"]
+            st = parsed
+        except (KeyError, IndexError, TypeError):
+            st = None
+    if st is None:
+        data, keyid, opened = _decode(entry, unsigned, signature_ok)
+        try:
+            st = parse_statement(data)
+        except StatementError as exc:
+            raise RefusedError("bad-statement", exc.message) from None
     terms = ledger.terms
     if keyid is not None and keyid != st.key:
         raise RefusedError("key-mismatch", f"signed with key {keyid!r} but the statement names key {st.key!r}")

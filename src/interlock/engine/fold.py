@@ -22,6 +22,7 @@ from interlock.engine.resolve import resolve
 from interlock.engine.status import Rejection, Status
 from interlock.engine.terms import Terms
 from interlock.statements.entries import Entry
+from interlock.statements.model import Statement
 from interlock.timeutil import format_timestamp
 
 
@@ -74,6 +75,27 @@ class Evaluator:
         verdict = authorise(entry, self._ledger, unsigned=self._unsigned, signature_ok=signature_ok)
         if isinstance(verdict, Rejection):
             self._ledger.record_rejection(verdict, entry.integrated_at)
+            return verdict
+        self._apply(verdict)
+        return None
+
+    def admit(
+        self, entry: Entry, *, signature_ok: bool | None = None, statement: Statement | None = None
+    ) -> Rejection | None:
+        """Fold `entry` in only if it is accepted; return its rejection otherwise, changing nothing.
+
+        One authorisation instead of `check` then `append` (what a log does: a refused
+        submission never becomes an entry, so it is not recorded in `rejected` and does not
+        advance `size`).  `statement`, when given, must be `parse_statement` of this entry's
+        payload (the caller parsed it already); it is used only with `signature_ok=True`,
+        and spares decoding and validating the payload again.
+        """
+        self._ordered(entry)
+        verdict = authorise(
+            entry, self._ledger, unsigned=self._unsigned, signature_ok=signature_ok,
+            statement=statement if signature_ok else None,
+        )
+        if isinstance(verdict, Rejection):
             return verdict
         self._apply(verdict)
         return None

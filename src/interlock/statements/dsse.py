@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -42,8 +43,54 @@ class Opened:
     sig: bytes
 
 
+_ENVELOPE_FIELDS = frozenset({"payload", "payloadType", "signatures"})
+_UNSURE = re.compile(rb'(?:":|,|\[)-?[0-9]{16}|[\xf0-\xf4]')  # long numbers, characters beyond the BMP
+
+
+def _float_seen(text: str) -> float:
+    raise ValueError(text)
+
+
+def open_fast(envelope: Any) -> Opened | None:
+    """The envelope opened when it is certainly well formed and canonical, else None.
+
+    Never accepts what the exact path of `open_envelope` refuses: the payload must equal the
+    C `json.dumps` rendering (sorted keys, no spaces), which is its RFC 8785 form whenever it
+    holds no floats, no number of 16 or more digits and no character beyond the BMP.
+    Anything else (None) is for `open_exact`, which re-serialises in pure Python.
+    """
+    try:
+        if envelope.keys() != _ENVELOPE_FIELDS or envelope["payloadType"] != PAYLOAD_TYPE:
+            return None
+        (signature,) = envelope["signatures"]
+        keyid, sig_text, payload_text = signature["keyid"], signature["sig"], envelope["payload"]
+        if not (isinstance(keyid, str) and isinstance(sig_text, str) and isinstance(payload_text, str)):
+            return None
+        if len(payload_text) > MAX_PAYLOAD * 4 // 3 + 4 or not _KEY_ID.match(keyid):
+            return None
+        payload = base64.b64decode(payload_text, validate=True)
+        sig = base64.b64decode(sig_text, validate=True)
+        if len(sig) != 64 or _UNSURE.search(payload):
+            return None
+        statement = json.loads(payload, parse_float=_float_seen, parse_constant=_float_seen)
+        if not isinstance(statement, dict):
+            return None
+        rendered = json.dumps(statement, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        return Opened(payload, statement, keyid, sig) if rendered.encode("utf-8") == payload else None
+    except (AttributeError, KeyError, TypeError, ValueError, UnicodeError, binascii.Error, RecursionError):
+        return None
+
+
 def open_envelope(envelope: Any) -> Opened:
-    """Check an envelope's shape and decode it; raises `EnvelopeError`.  Does not verify."""
+    """Check an envelope's shape and decode it; raises `EnvelopeError`.  Does not verify.
+
+    Tries `open_fast` first (C `json`), then the exact check (`rfc8785`, pure Python)."""
+    fast = open_fast(envelope)
+    return fast if fast is not None else open_exact(envelope)
+
+
+def open_exact(envelope: Any) -> Opened:
+    """`open_envelope` without the fast path: the canonical form checked with `rfc8785`."""
     if not isinstance(envelope, dict):
         raise EnvelopeError("the envelope must be a JSON object")
     unknown = set(envelope) - {"payload", "payloadType", "signatures"}
@@ -70,8 +117,6 @@ def open_envelope(envelope: Any) -> Opened:
     if len(sig) != 64:
         raise EnvelopeError("an Ed25519 signature is 64 bytes")
     try:
-        import json
-
         statement = json.loads(payload.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise EnvelopeError("the payload is not UTF-8 JSON") from None

@@ -7,7 +7,8 @@ Append (`Log.append`, or `LogWriter` in front of it for group commit):
 2. in ONE write transaction holding the log's write lock (SQLite `BEGIN IMMEDIATE`,
    PostgreSQL `SELECT … FOR UPDATE` on the `logs` row): bring the in-memory state up to the
    database (entries other processes appended since), give each statement its index and
-   integration time, authorise it with the engine (`Evaluator.check`, then `append`),
+   integration time, authorise it with the engine and fold it in if accepted
+   (`Evaluator.admit`: one authorisation, reusing the statement `prepare` parsed),
    insert the entries, the new complete-subtree rows and a newly signed checkpoint;
 3. commit; only then build the acknowledgements (index, time, checkpoint, inclusion proof).
 
@@ -23,7 +24,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import re
 import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -43,7 +43,7 @@ from interlock.errors import (
     UnknownEntryError,
 )
 from interlock.note import Signer, split_note
-from interlock.statements import Entry, open_envelope, parse_statement
+from interlock.statements import Entry, Statement, open_envelope, parse_statement
 from interlock.statements.dsse import Opened, signature_valid
 from interlock.statements.keys import decode_public_key
 from interlock.store import tree
@@ -58,7 +58,6 @@ from interlock.tlog import (
     leaf_hash,
     root_from,
 )
-from interlock.verification import fast_open
 
 _LOAD_CHUNK = 2000
 _HEAD = (  # built once: constructing a statement costs more than running this one
@@ -79,6 +78,7 @@ class Prepared:
     statement: dict[str, Any]
     signature_ok: bool | None
     signed_with: bytes | None  # the public key `signature_ok` was computed with
+    parsed: Statement | None = None  # `parse_statement(statement)`, handed to the engine
 
     def verdict_under(self, agreement: Agreement) -> bool | None:
         """The precomputed verdict if `agreement` (the version in force) registers the same
@@ -100,18 +100,30 @@ class _State:
 
 
 def open_canonical(envelope: Any) -> Opened:
-    """`open_envelope`, through `interlock.verification.fast_open` when it can vouch for the
-    envelope (C `json` instead of the pure-Python RFC 8785 serialiser; it never accepts what
-    `open_envelope` refuses).  Raises `EnvelopeError`."""
-    fast = fast_open(envelope)
-    if fast is None:
-        return open_envelope(envelope)
-    payload, keyid, sig = fast
-    return Opened(payload, json.loads(payload), keyid, sig)
+    """`open_envelope` (its fast path checks the canonical form with C `json`).  Raises
+    `EnvelopeError`."""
+    return open_envelope(envelope)
+
+
+_KEYRINGS: dict[int, tuple[Agreement, dict[tuple[str, str], bytes | None]]] = {}
 
 
 def registered_key(agreement: Agreement, statement: dict[str, Any]) -> bytes | None:
     """The Ed25519 public key the agreement registers for the statement's author and key."""
+    held = _KEYRINGS.get(id(agreement))
+    if held is None or held[0] is not agreement:
+        if len(_KEYRINGS) > 64:
+            _KEYRINGS.clear()
+        held = (agreement, {})
+        _KEYRINGS[id(agreement)] = held
+    slot = (str(statement.get("author")), str(statement.get("key")))
+    known = held[1]
+    if slot not in known:
+        known[slot] = _registered_key(agreement, statement)
+    return known[slot]
+
+
+def _registered_key(agreement: Agreement, statement: dict[str, Any]) -> bytes | None:
     party = agreement.party(str(statement.get("author")))
     if party is None:
         return None
@@ -124,7 +136,10 @@ def registered_key(agreement: Agreement, statement: dict[str, Any]) -> bytes | N
     return None
 
 
-_PLAIN = re.compile(r"[ !#-\[\]-~]*")  # printable ASCII but '"' and '\\': JSON writes it verbatim
+def _plain(value: Any) -> bool:
+    """Printable ASCII without '"' or '\\': JSON and RFC 8785 write it verbatim."""
+    return isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value \
+        and "\\" not in value
 
 
 def canonical_envelope(envelope: dict[str, Any]) -> str:
@@ -138,10 +153,11 @@ def canonical_envelope(envelope: dict[str, Any]) -> str:
         len(envelope) == 3
         and isinstance(signatures, list) and len(signatures) == 1
         and isinstance(signatures[0], dict) and set(signatures[0]) == {"keyid", "sig"}
-        and all(isinstance(v, str) and _PLAIN.fullmatch(v)
-                for v in (envelope.get("payload"), envelope.get("payloadType"), *signatures[0].values()))
+        and all(_plain(v) for v in (envelope.get("payload"), envelope.get("payloadType"), *signatures[0].values()))
     ):
-        return json.dumps(envelope, sort_keys=True, separators=(",", ":"))
+        sig = signatures[0]
+        return (f'{{"payload":"{envelope["payload"]}","payloadType":"{envelope["payloadType"]}",'
+                f'"signatures":[{{"keyid":"{sig["keyid"]}","sig":"{sig["sig"]}"}}]}}')
     return canonical_json(envelope).decode("utf-8")
 
 
@@ -186,7 +202,7 @@ class Log:
             ok = signature_valid(opened.payload, opened.sig, key)
         else:
             key = None
-        return Prepared(envelope, canonical_envelope(envelope), opened, opened.statement, ok, key)
+        return Prepared(envelope, canonical_envelope(envelope), opened, opened.statement, ok, key, statement)
 
     def _current_agreement(self) -> Agreement:
         """The agreement version in force as far as memory knows (amendments change keys)."""
@@ -262,11 +278,10 @@ class Log:
                 continue
             entry = Entry(state.size, moment, envelope=item.envelope)
             ok = item.verdict_under(state.evaluator.agreement)
-            rejection = state.evaluator.check(entry, signature_ok=ok)
+            rejection = state.evaluator.admit(entry, signature_ok=ok, statement=item.parsed)
             if rejection is not None:
                 results.append(Refusal(rejection.code, rejection.reason, 403))
                 continue
-            state.evaluator.append(entry, signature_ok=ok)
             leaf = leaf_hash(leaf_bytes(item.envelope_json, when))
             for level, index, value in state.tree.append(leaf):
                 new_nodes[(level, index)] = value
