@@ -44,11 +44,16 @@ class Opened:
 
 
 _ENVELOPE_FIELDS = frozenset({"payload", "payloadType", "signatures"})
-_UNSURE = re.compile(rb'(?:":|,|\[)-?[0-9]{16}|[\xf0-\xf4]')  # long numbers, characters beyond the BMP
+_LONG_NUMBER = re.compile(rb'(?:":|[,\[])-?[0-9]{16}')  # may start a number of 16 or more digits
+_BEYOND_BMP = re.compile(rb"[\xf0-\xf4]")  # lead byte of a UTF-8 character beyond the BMP
 
 
 def _float_seen(text: str) -> float:
     raise ValueError(text)
+
+
+_DECODER = json.JSONDecoder(parse_float=_float_seen, parse_constant=_float_seen)
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
 def open_fast(envelope: Any) -> Opened | None:
@@ -70,12 +75,14 @@ def open_fast(envelope: Any) -> Opened | None:
             return None
         payload = base64.b64decode(payload_text, validate=True)
         sig = base64.b64decode(sig_text, validate=True)
-        if len(sig) != 64 or _UNSURE.search(payload):
+        if len(sig) != 64 or _LONG_NUMBER.search(payload):
             return None
-        statement = json.loads(payload, parse_float=_float_seen, parse_constant=_float_seen)
+        if not payload.isascii() and _BEYOND_BMP.search(payload):
+            return None
+        statement = _DECODER.decode(payload.decode("utf-8"))
         if not isinstance(statement, dict):
             return None
-        rendered = json.dumps(statement, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        rendered = _ENCODER.encode(statement)
         return Opened(payload, statement, keyid, sig) if rendered.encode("utf-8") == payload else None
     except (AttributeError, KeyError, TypeError, ValueError, UnicodeError, binascii.Error, RecursionError):
         return None

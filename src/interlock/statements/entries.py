@@ -17,9 +17,11 @@ from interlock.errors import EntriesFileError, InterlockError
 from interlock.timeutil import format_timestamp, parse_timestamp
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Entry:
-    """One log entry.  Exactly one of `envelope` (signed) and `statement` (unsigned) is set."""
+    """One log entry.  Exactly one of `envelope` (signed) and `statement` (unsigned) is set.
+
+    Slotted: a million entries are held at once by a full evaluation."""
 
     index: int
     integrated_at: datetime
