@@ -167,6 +167,22 @@ def leaf_bytes(envelope_json: str, integrated_at: str) -> bytes:
     return f'{{"envelope":{envelope_json},"integrated_at":"{integrated_at}"}}'.encode()
 
 
+_ENTRY_COLUMNS = (entries, ("log_id", "idx", "integrated_at", "envelope", "leaf_hash", "author", "key_id",
+                             "nonce", "type"))
+_NODE_COLUMNS = (nodes, ("log_id", "level", "idx", "hash"))
+
+
+def _insert_many(conn: Connection, into: tuple[Any, tuple[str, ...]], rows: list[tuple[Any, ...]]) -> None:
+    """One `executemany` of positional rows straight through the driver: building SQLAlchemy
+    parameter sets cost more per row than the insert itself.  Values are str, int, bytes."""
+    if not rows:
+        return
+    table, columns = into
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) VALUES ({', '.join([mark] * len(columns))})"
+    conn.exec_driver_sql(sql, rows)
+
+
 def row_to_entry(row: Any) -> Entry:
     return Entry(row.idx, parse_timestamp(row.integrated_at), envelope=json.loads(row.envelope))
 
@@ -238,10 +254,8 @@ class Log:
             results, accepted, rows, new_nodes = self._authorise(state, submissions, moment, when)
             if not accepted:
                 return [r for r in results if r is not None]
-            conn.execute(insert(entries), rows)
-            conn.execute(insert(nodes), [
-                {"log_id": self.id, "level": lv, "idx": ix, "hash": h} for (lv, ix), h in new_nodes.items()
-            ])
+            _insert_many(conn, _ENTRY_COLUMNS, rows)
+            _insert_many(conn, _NODE_COLUMNS, [(self.id, lv, ix, h) for (lv, ix), h in new_nodes.items()])
             size, root = state.size, state.tree.root()
             note = sign_checkpoint(Checkpoint(self.info.origin, size, root), self.signer).decode()
             conn.execute(insert(checkpoints),
@@ -263,14 +277,14 @@ class Log:
 
     def _authorise(
         self, state: _State, submissions: Sequence[Prepared | Refusal], moment: datetime, when: str
-    ) -> tuple[list[Ack | Refusal | None], list[tuple[int, int]], list[dict[str, Any]], dict[tree.Key, bytes]]:
+    ) -> tuple[list[Ack | Refusal | None], list[tuple[int, int]], list[tuple[Any, ...]], dict[tree.Key, bytes]]:
         """Give each submission its index and let the engine judge it; fold in the accepted ones.
 
         Returns one result slot per submission (None for accepted ones, filled after commit),
         the accepted (position, index) pairs, their entry rows and the new subtree rows."""
         results: list[Ack | Refusal | None] = []
         accepted: list[tuple[int, int]] = []
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         new_nodes: dict[tree.Key, bytes] = {}
         for position, item in enumerate(submissions):
             if isinstance(item, Refusal):
@@ -286,12 +300,8 @@ class Log:
             for level, index, value in state.tree.append(leaf):
                 new_nodes[(level, index)] = value
             statement = item.statement
-            rows.append({
-                "log_id": self.id, "idx": state.size, "integrated_at": when,
-                "envelope": item.envelope_json, "leaf_hash": leaf,
-                "author": statement["author"], "key_id": statement["key"],
-                "nonce": statement["nonce"], "type": statement["type"],
-            })
+            rows.append((self.id, state.size, when, item.envelope_json, leaf,
+                         statement["author"], statement["key"], statement["nonce"], statement["type"]))
             accepted.append((position, state.size))
             results.append(None)
             state.size += 1

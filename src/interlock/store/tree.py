@@ -11,6 +11,7 @@ one round trip to the database whatever the tree size.
 from __future__ import annotations
 
 import functools
+from bisect import bisect_left
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -130,26 +131,31 @@ def batch_inclusion_proofs(reader: SubtreeReader, indices: Iterable[int], size: 
             memo[(begin, end)] = found
         return found
 
-    def paths(begin: int, end: int, targets: list[int]) -> dict[int, list[bytes]]:
+    proofs: dict[int, list[bytes]] = {}
+
+    def walk(begin: int, end: int, targets: list[int]) -> None:
+        """Append to each target's proof the siblings below [begin, end), bottom-up."""
         if end - begin == 1:
-            return {t: [] for t in targets}
+            return
         mid = begin + split_point(end - begin)
-        out: dict[int, list[bytes]] = {}
-        left = [t for t in targets if t < mid]
-        right = [t for t in targets if t >= mid]
+        cut = bisect_left(targets, mid)
+        left, right = targets[:cut], targets[cut:]
         if left:
+            walk(begin, mid, left)
             sibling = mth(mid, end)
-            for t, path in paths(begin, mid, left).items():
-                path.append(sibling)
-                out[t] = path
+            for t in left:
+                proofs[t].append(sibling)
         if right:
+            walk(mid, end, right)
             sibling = mth(begin, mid)
-            for t, path in paths(mid, end, right).items():
-                path.append(sibling)
-                out[t] = path
-        return out
+            for t in right:
+                proofs[t].append(sibling)
 
     wanted = sorted(set(indices))
     if wanted and not 0 <= wanted[0] <= wanted[-1] < size:
         raise ProofRequestError(f"leaf indices {wanted[0]}…{wanted[-1]} are not all in a tree of size {size}")
-    return paths(0, size, wanted) if wanted else {}
+    for t in wanted:
+        proofs[t] = []
+    if wanted:
+        walk(0, size, wanted)
+    return proofs
