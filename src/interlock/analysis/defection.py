@@ -32,10 +32,21 @@ from interlock.analysis.steps import Step, total_cost
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happens when a party stops: the steps still made, and the breaches that follow."""
+    """What happens when a party stops: the steps still made, and the breaches that follow.
+
+    `paid` and `got`, when given, are each party's totals (what it hands over, what it
+    verifiably receives) and stand for summing `steps`."""
 
     steps: tuple[Step, ...]
     breaches: tuple[Breach, ...] = ()
+    paid: Mapping[str, float] | None = None
+    got: Mapping[str, float] | None = None
+
+    def paid_by(self, party: str) -> float:
+        return self.paid.get(party, 0.0) if self.paid is not None else _paid(self.steps, party)
+
+    def got_by(self, party: str) -> float:
+        return self.got.get(party, 0.0) if self.got is not None else _got(self.steps, party)
 
 
 Counterfactual = Callable[[str, frozenset[int]], Outcome]
@@ -123,21 +134,45 @@ def _got(steps: Sequence[Step], party: str) -> float:
     return sum(s.receives.get(party, 0.0) for s in steps if s.verified_at is not None)
 
 
+def _standings(steps: Sequence[Step], party: str, marks: Sequence[int], pos: Mapping[int, int]) -> list[float]:
+    """`standing(steps, party, k)` for every cut k, in one pass when the steps are listed in
+    event order (as a simulated plan's are), else cut by cut."""
+    if any(pos[s.index] != i for i, s in enumerate(steps)):
+        return [standing(steps, party, k) for k in marks]
+    got, paid = [0.0], [0.0]
+    g = p = 0.0
+    for s in steps:
+        if s.verified_at is not None:
+            g += s.receives.get(party, 0.0)
+        if s.sender == party and s.kind in ("handover", "release"):
+            p += s.cost
+        got.append(g)
+        paid.append(p)
+    return [got[pos[k] + 1] - paid[pos[k] + 1] for k in marks]
+
+
 def analyse(
     steps: Sequence[Step], parties: Sequence[str], counterfactual: Counterfactual | None = None,
-    penalties: Mapping[str, float] | None = None,
+    penalties: Mapping[str, float] | None = None, nominal: Outcome | None = None,
 ) -> dict[str, PartyDefection]:
-    """Standing and temptation of every party at every cut."""
+    """Standing and temptation of every party at every cut.
+
+    `nominal` is the run as planned, summed the way `counterfactual` sums its outcomes (what
+    a party saves or forgoes is the difference); by default the steps themselves.  Each
+    distinct set of kept steps is asked of `counterfactual` once — through its
+    `stop_after(party, own, count)` if it has one (the kept steps are the first `count` of
+    `own`, the party's steps in event order), so that no set has to be built.
+    """
     counterfactual = counterfactual or drop_dependants(steps)
     penalties = penalties or {}
+    nominal = nominal or Outcome(tuple(steps))
     marks = cuts(steps)
     pos = _position(steps)
     at_of = {s.index: s.at for s in steps}
-    cache: dict[tuple[str, frozenset[int]], Outcome] = {}
     result: dict[str, PartyDefection] = {}
     for p in parties:
         total = total_cost(steps, p)
-        stand = [(k, standing(steps, p, k)) for k in marks]
+        stand = list(zip(marks, _standings(steps, p, marks, pos), strict=True))
         worse = tuple(k for k, v in stand if v < -EPS)
         worst_k, worst_v = min(stand, key=lambda kv: (kv[1], pos[kv[0]]), default=(None, 0.0))
         if worst_k is None or worst_v >= -EPS:
@@ -148,20 +183,26 @@ def analyse(
                 if s.sender == p and s.kind in ("handover", "release") and pos[s.index] <= pos[worst_k]
             ))
             worst_w = Witness(worst_k, at_of[worst_k], handed)
-        paid, got = _paid(steps, p), _got(steps, p)
+        paid, got = nominal.paid_by(p), nominal.got_by(p)
+        own = sorted((s.index for s in steps if s.giver == p), key=pos.__getitem__)
+        outcomes: dict[int, Outcome] = {}
         temptations = []
+        count = 0
+        stop_after = getattr(counterfactual, "stop_after", None)
         for k in marks:
-            kept = frozenset(s.index for s in steps if s.giver == p and pos[s.index] <= pos[k])
-            key = (p, kept)
-            if key not in cache:
-                cache[key] = counterfactual(p, kept)
-            out = cache[key]
+            while count < len(own) and pos[own[count]] <= pos[k]:
+                count += 1
+            out = outcomes.get(count)
+            if out is None:
+                out = outcomes[count] = (
+                    stop_after(p, own, count) if callable(stop_after) else counterfactual(p, frozenset(own[:count]))
+                )
             mine = [b for b in out.breaches if b.by == p]
             notified = tuple(sorted({n for b in mine for n in b.notify}))
             penalty = penalties.get(p, 0.0) if notified else 0.0
             temptations.append(Temptation(
                 p, k, at_of[k],
-                saves=paid - _paid(out.steps, p), forgoes=got - _got(out.steps, p), penalty=penalty,
+                saves=paid - out.paid_by(p), forgoes=got - out.got_by(p), penalty=penalty,
                 breached=tuple(b.obligation for b in mine), notified=notified,
                 suspended=tuple(sorted({x for b in mine for x in b.suspend})),
             ))

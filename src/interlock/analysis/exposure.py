@@ -190,10 +190,11 @@ def analyse_party(
     escrow_cov = None if gross_area <= EPS else max(0.0, 1.0 - area / gross_area)
     watched_area = 0.0
     waits: dict[str, Wait] = {}
+    awaiting = _Awaiting(steps, party)
     for i, a in enumerate(curve):
         if a.exposure <= EPS:
             continue
-        pending = _awaiting(steps, party, a)
+        pending = awaiting.after(a)
         span = ((curve[i + 1].at if i + 1 < len(curve) else a.at) - a.at) / DAY
         if pending and all(terms.get(o, Terms()).guarded for o in pending):
             watched_area += a.exposure * span
@@ -225,6 +226,40 @@ def _awaiting(steps: Sequence[Step], party: str, point: Point) -> list[str]:
         if s.verified_at is None or (s.verified_at, s.depth) > key:
             seen.setdefault(s.obligation, None)
     return list(seen)
+
+
+class _Awaiting:
+    """`_awaiting(steps, party, point)` for points in event order, in one sweep: a step owed
+    to the party stops being awaited once verified, so the awaited set only shrinks."""
+
+    def __init__(self, steps: Sequence[Step], party: str) -> None:
+        owed = [(i, s) for i, s in enumerate(steps) if s.receives.get(party, 0.0) > EPS]
+        self.positions: dict[str, list[int]] = {}
+        for i, s in owed:
+            self.positions.setdefault(s.obligation, []).append(i)
+        self.first = dict.fromkeys(self.positions, 0)
+        self.done: set[int] = set()
+        self.queue = sorted(((s.verified_at, s.depth), i, s.obligation) for i, s in owed if s.verified_at is not None)
+        self.next = 0
+        self.steps = steps
+        self.party = party
+        self.last: tuple[datetime, int] | None = None
+
+    def after(self, point: Point) -> list[str]:
+        key = (point.at, point.depth)
+        if self.last is not None and key < self.last:
+            return _awaiting(self.steps, self.party, point)
+        self.last = key
+        while self.next < len(self.queue) and self.queue[self.next][0] <= key:
+            _, i, ob = self.queue[self.next]
+            self.next += 1
+            self.done.add(i)
+            where, j = self.positions[ob], self.first[ob]
+            while j < len(where) and where[j] in self.done:
+                j += 1
+            self.first[ob] = j
+        pending = [(where[j], ob) for ob, where in self.positions.items() if (j := self.first[ob]) < len(where)]
+        return [ob for _, ob in sorted(pending)]
 
 
 def _witness_at(steps: Sequence[Step], by_index: Mapping[int, Step], party: str, point: Point) -> Witness:

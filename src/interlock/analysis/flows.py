@@ -18,6 +18,7 @@ Rules (docs/analysis.md, "Modelling"):
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 from interlock.agreement.model import Agreement, Obligation
 from interlock.analysis.run import Run, TrancheId
@@ -101,6 +102,73 @@ def equal_shares(agreement: Agreement, totals: Mapping[str, float]) -> dict[tupl
     return out
 
 
+@dataclass(frozen=True)
+class TrancheValue:
+    """What one tranche of an obligation moves, as a step does (see `interlock.analysis.steps`)."""
+
+    kind: StepKind
+    sender: str | None
+    cost: float
+    receives: dict[str, float]
+    escrow: str | None = None
+    earmarked: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def paid(self) -> float:
+        """The sender's cost when it counts as handed over (handover, release)."""
+        return self.cost if self.kind in ("handover", "release") else 0.0
+
+
+class Valuer:
+    """Values tranches of one plan: the same figures for the nominal run and every
+    counterfactual (`totals` fixes the equal-weights denominators)."""
+
+    def __init__(self, agreement: Agreement, valuation: Valuation, totals: Mapping[str, float]) -> None:
+        self.agreement = agreement
+        self.valuation = valuation
+        self.totals = dict(totals)
+        self.shares = equal_shares(agreement, self.totals)
+        self._statics: dict[str, tuple[str | None, list[str], list[str], Obligation | None, float | None]] = {}
+
+    def _static(self, ob: Obligation) -> tuple[str | None, list[str], list[str], Obligation | None, float | None]:
+        """(debtor's role, receiving parties, receiving guarantors, released deposit, the
+        depositor's whole cost of that deposit) — what does not depend on the units."""
+        found = self._statics.get(ob.id)
+        if found is None:
+            parties, guarantors = recipients(self.agreement, ob)
+            deposit = released_deposit(self.agreement, ob)
+            whole = None if deposit is None else _released_cost(self.valuation, deposit, self.totals, self.shares)
+            found = self._statics[ob.id] = (_role(self.agreement, ob.by), parties, guarantors, deposit, whole)
+        return found
+
+    def value(self, ob: Obligation, units: float) -> TrancheValue:
+        agreement, valuation, totals, shares = self.agreement, self.valuation, self.totals, self.shares
+        total = totals.get(ob.id, 0.0) or units
+        role, parties, guarantors, deposit, whole = self._static(ob)
+        kind: StepKind
+        sender: str | None
+        escrow: str | None = None
+        earmarked: dict[str, float] = {}
+        cost = 0.0
+        if role == "party":
+            sender = ob.by
+            cost = valuation.worth(ob.by, ob.id, units, total, shares.get((ob.by, ob.id), 1.0))
+            cost *= valuation.keep(ob.id)
+            if parties:
+                kind = "handover"
+            else:
+                kind, escrow, parties = "deposit", guarantors[0], []
+                earmarked = _earmarked(agreement, valuation, ob, totals, share=units / total, shares=shares)
+        elif deposit is not None and whole is not None:
+            kind, sender = "release", deposit.by
+            parties = [p for p in parties if p != deposit.by] or parties
+            cost = whole * (units / total)
+        else:
+            kind, sender = "contribution", None
+        receives = {p: valuation.worth(p, ob.id, units, total, shares.get((p, ob.id), 1.0)) for p in parties}
+        return TrancheValue(kind, sender, cost, receives, escrow, earmarked)
+
+
 def build_steps(
     agreement: Agreement, run: Run, valuation: Valuation,
     totals: Mapping[str, float] | None = None,
@@ -110,45 +178,19 @@ def build_steps(
     `totals` fixes the equal-weights denominators (pass the nominal run's for a
     counterfactual, so that weights do not change when fewer tranches are delivered).
     """
-    totals = dict(totals) if totals is not None else unit_totals(run)
-    shares = equal_shares(agreement, totals)
+    valuer = Valuer(agreement, valuation, totals if totals is not None else unit_totals(run))
     index_of: dict[TrancheId, int] = {t.id: i for i, t in enumerate(run.tranches)}
-    deposit_cost: dict[str, float] = {}
+    obs = {ob.id: ob for _, ob in agreement.obligations()}
     steps: list[Step] = []
     for i, t in enumerate(run.tranches):
-        ob = agreement.obligation(t.obligation)
-        assert ob is not None
-        total = totals.get(ob.id, 0.0) or t.units
-        parties, guarantors = recipients(agreement, ob)
-        kind: StepKind
-        sender: str | None
-        escrow: str | None = None
-        earmarked: dict[str, float] = {}
-        cost = 0.0
-        deposit = released_deposit(agreement, ob)
-        if _role(agreement, ob.by) == "party":
-            sender = ob.by
-            cost = valuation.worth(ob.by, ob.id, t.units, total, shares.get((ob.by, ob.id), 1.0))
-            cost *= valuation.keep(ob.id)
-            if parties:
-                kind = "handover"
-            else:
-                kind, escrow, parties = "deposit", guarantors[0], []
-                deposit_cost[ob.id] = deposit_cost.get(ob.id, 0.0) + cost
-                earmarked = _earmarked(agreement, valuation, ob, totals, share=t.units / total, shares=shares)
-        elif deposit is not None:
-            kind, sender = "release", deposit.by
-            parties = [p for p in parties if p != deposit.by] or parties
-            cost = _released_cost(valuation, deposit, totals, shares) * (t.units / total)
-        else:
-            kind, sender = "contribution", None
-        receives = {p: valuation.worth(p, ob.id, t.units, total, shares.get((p, ob.id), 1.0)) for p in parties}
+        ob = obs[t.obligation]
+        v = valuer.value(ob, t.units)
         requires = frozenset(index_of[d] for d in t.why.deps if d in index_of and index_of[d] != i)
         steps.append(Step(
-            index=i, obligation=ob.id, tranche=t.number, giver=ob.by, sender=sender, kind=kind,
-            cost=cost, receives=receives, at=t.at, verified_at=t.verified_at, depth=t.depth,
-            units=t.units, unit=ob.quantity.unit if ob.quantity else None, escrow=escrow,
-            earmarked=earmarked, requires=requires,
+            index=i, obligation=ob.id, tranche=t.number, giver=ob.by, sender=v.sender, kind=v.kind,
+            cost=v.cost, receives=v.receives, at=t.at, verified_at=t.verified_at, depth=t.depth,
+            units=t.units, unit=ob.quantity.unit if ob.quantity else None, escrow=v.escrow,
+            earmarked=v.earmarked, requires=requires,
         ))
     return steps
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import TypeVar
 
 from interlock.agreement.model import (
@@ -99,15 +100,20 @@ def answer_units(
     return units * factor, {k: v * factor for k, v in categories.items()}
 
 
-def periods(start: datetime, until: datetime, length: timedelta, tz: str) -> list[tuple[datetime, datetime]]:
+def periods(start: datetime, until: datetime, length: timedelta, tz: str) -> tuple[tuple[datetime, datetime], ...]:
     """Whole calendar periods of `length` inside [start, until], in the agreement's timezone.
 
     Weeks begin on Monday 00:00, days (and their multiples, and periods dividing a day) at
     local midnight, any other length at `start` — as the engine counts them.  Partial
-    periods are left out.
+    periods are left out.  Memoised: a pure function of its arguments.
     """
+    return _periods(start, until, length, tz)
+
+
+@lru_cache(maxsize=4096)
+def _periods(start: datetime, until: datetime, length: timedelta, tz: str) -> tuple[tuple[datetime, datetime], ...]:
     if length <= timedelta(0) or until <= start:
-        return []
+        return ()
     local_tz = zone(tz)
     local = start.astimezone(local_tz).replace(tzinfo=None)
     midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
@@ -129,7 +135,7 @@ def periods(start: datetime, until: datetime, length: timedelta, tz: str) -> lis
             break
         out.append((b, e))
         begin = end
-    return out
+    return tuple(out)
 
 
 def _utc(naive: datetime, tz: object) -> datetime:
@@ -380,7 +386,6 @@ class Evaluator:
         return stop is None or stop.at > found.at
 
     def _first_shortfall(self, ob: Obligation, grace: timedelta, limit: datetime | None = None) -> Moment | None:
-        mine = {t.number: t for t in self.schedule.get(ob.id, ())}
         if ob.kind == "rate":
             start = self.obligation_start(ob.id)
             assert start is not None
@@ -388,25 +393,25 @@ class Evaluator:
             if q is None or q.per_period is None:
                 return None
             if limit is None:
-                spans = self._rate_periods(ob, start)
+                spans: Sequence[tuple[datetime, datetime]] = self._rate_periods(ob, start)
             else:
                 spans = periods(start.at, limit, q.per_period, self.agreement.timezone)
                 until = self.rate_until(ob)
                 if until is not None:
                     spans = [(b, e) for b, e in spans if e <= until.at]
-            for n, (_, end) in enumerate(spans, start=1):
-                got = mine.get(n)
-                if got is None or got.verified is None:
-                    return Moment(end + grace, start.depth, f"{ob.id} breached (period {n} short)", prior=start)
-            return None
+            n = self._first_gap(ob.id, len(spans))
+            if n is None:
+                return None
+            end = spans[n - 1][1]
+            return Moment(end + grace, start.depth, f"{ob.id} breached (period {n} short)", prior=start)
         if ob.quantity is not None and ob.quantity.per:
-            return self._proportional_shortfall(ob, grace, mine)
+            return self._proportional_shortfall(ob, grace)
         due = self.due(ob.id)
         need = self.required(ob.id)
         if due is None or need is None:
             return None
         limit = due.at + grace
-        done = sum(t.units for t in mine.values() if t.verified is not None and t.at <= limit)
+        done = self._done_by(ob.id, limit)
         if done >= need - EPS * max(1.0, need):
             return None
         start = self.obligation_start(ob.id)
@@ -414,9 +419,29 @@ class Evaluator:
             return Moment(start.at, start.depth, f"{ob.id} breached", prior=start, deps=start.deps)
         return Moment(limit, due.depth, f"{ob.id} breached", prior=due, deps=due.deps)
 
-    def _proportional_shortfall(
-        self, ob: Obligation, grace: timedelta, mine: Mapping[int, Tranche]
-    ) -> Moment | None:
+    # --- per-schedule primitives (the only loops over an obligation's tranches) -------------
+
+    def _done_by(self, oid: str, limit: datetime) -> float:
+        """Units of `oid`'s tranches handed over by `limit` and verified (summed in order)."""
+        mine = {t.number: t for t in self.schedule.get(oid, ())}
+        done = 0.0
+        for t in mine.values():
+            if t.verified is not None and t.at <= limit:
+                done += t.units
+        return done
+
+    def _first_gap(self, oid: str, count: int) -> int | None:
+        """The first number in 1..`count` with no verified tranche of `oid` (rate periods)."""
+        mine = {t.number: t for t in self.schedule.get(oid, ())}
+        for n in range(1, count + 1):
+            got = mine.get(n)
+            if got is None or got.verified is None:
+                return n
+        return None
+
+    def _proportional_shortfall(self, ob: Obligation, grace: timedelta) -> Moment | None:
+        """The earliest answer of `ob` missing or late for a verified base tranche."""
+        mine = {t.number: t for t in self.schedule.get(ob.id, ())}
         base_id = ob.quantity.per if ob.quantity else None
         worst: Moment | None = None
         for base in self.schedule.get(base_id or "", ()):
@@ -451,15 +476,15 @@ class Evaluator:
             return None
         return self.condition(ob.window.until)
 
-    def _rate_periods(self, ob: Obligation, start: Moment) -> list[tuple[datetime, datetime]]:
+    def _rate_periods(self, ob: Obligation, start: Moment) -> Sequence[tuple[datetime, datetime]]:
         until = self.rate_until(ob)
         end = until.at if until is not None else self.horizon
         length = ob.quantity.per_period if ob.quantity else None
         if length is None:
-            return []
+            return ()
         return periods(start.at, end, length, self.agreement.timezone)
 
-    def rate_periods(self, ob: Obligation) -> list[tuple[datetime, datetime]]:
+    def rate_periods(self, ob: Obligation) -> Sequence[tuple[datetime, datetime]]:
         start = self.obligation_start(ob.id)
-        return [] if start is None else self._rate_periods(ob, start)
+        return () if start is None else self._rate_periods(ob, start)
 

@@ -10,17 +10,19 @@ caller, the plan's earliest fixed time, or `DEFAULT_START` — never from a cloc
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from interlock.agreement.model import After, Agreement, AllOf, AnyOf, At, Condition, Party, Verify
 from interlock.analysis import defection, exposure, structure
-from interlock.analysis.defection import Outcome, PartyDefection
+from interlock.analysis.counterfactual import Counterfactuals
+from interlock.analysis.defection import PartyDefection
 from interlock.analysis.exposure import PartyExposure
 from interlock.analysis.flows import build_steps, obligation_terms, unit_totals
 from interlock.analysis.moments import verifiable
 from interlock.analysis.run import Mode, Run, Scenario
 from interlock.analysis.schedule import Oracle, local_oracle, simulate
+from interlock.analysis.shared import Work
 from interlock.analysis.steps import Step
 from interlock.analysis.values import EQUAL, Valuation
 from interlock.timeutil import parse_timestamp
@@ -47,6 +49,8 @@ class Analysis:
     """The plan the run simulated, when it differs from `agreement` (the what-if)."""
     oracle: Oracle = local_oracle
     """The condition rules the run used (the engine by default)."""
+    work: Work = field(default_factory=Work)
+    """What the counterfactual simulations did (machine-independent counts)."""
 
     @property
     def plan(self) -> Agreement:
@@ -128,46 +132,48 @@ def with_assumed_monitor(agreement: Agreement) -> tuple[Agreement, tuple[str, ..
 def analyse(
     agreement: Agreement, valuation: Valuation = EQUAL, mode: Mode = "optimistic", *,
     start: datetime | None = None, oracle: Oracle | None = None, assume_monitor: bool = False,
+    counterfactual_oracle: Oracle | None = None,
 ) -> Analysis:
     """The analysis of `agreement`.  Never raises for an agreement the loader accepted.
 
     `oracle` defaults to the engine (`interlock.analysis.synthetic.engine_oracle`), so the
     moments of the run are the engine's; `local_oracle` is the faster local reading.
     """
+    work = Work()
     if oracle is None:
-        from interlock.analysis.synthetic import engine_oracle
+        from interlock.analysis.synthetic import EngineOracle
 
-        oracle = engine_oracle
+        oracle = EngineOracle(work)
     plan, assumed = with_assumed_monitor(agreement) if assume_monitor else (agreement, ())
     scenario = scenario_for(plan, valuation, mode, start)
     run = simulate(plan, scenario, oracle)
-    return analyse_run(agreement, valuation, run, oracle, plan=plan, assumed=assumed)
+    return analyse_run(agreement, valuation, run, oracle, plan=plan, assumed=assumed,
+                       counterfactual_oracle=counterfactual_oracle, work=work)
 
 
 def analyse_run(
     agreement: Agreement, valuation: Valuation, run: Run, oracle: Oracle = local_oracle, *,
-    plan: Agreement | None = None, assumed: tuple[str, ...] = (),
+    plan: Agreement | None = None, assumed: tuple[str, ...] = (), counterfactual_oracle: Oracle | None = None,
+    work: Work | None = None,
 ) -> Analysis:
-    """The metrics of an already simulated `run` of `plan` (by default `agreement` itself)."""
+    """The metrics of an already simulated `run` of `plan` (by default `agreement` itself).
+
+    Counterfactuals (what if a side stops) are simulated by the local rules through a shared
+    memo (`interlock.analysis.counterfactual`); `counterfactual_oracle` runs each of them as
+    a plain simulation with that oracle instead (the tests pass the engine's to compare).
+    """
     written, agreement = agreement, plan or agreement
     totals = unit_totals(run)
     steps = build_steps(agreement, run, valuation, totals)
     parties = sides(agreement)
     terms = obligation_terms(agreement)
-    nominal_breaches = {b.obligation for b in run.breaches}
-    frozen = replace(run.scenario, horizon=run.horizon)
-
-    def counterfactual(party: str, kept: frozenset[int]) -> Outcome:
-        ids = frozenset((s.obligation, s.tranche) for s in steps if s.index in kept)
-        other = simulate(agreement, replace(frozen, allowed={party: ids}), oracle)
-        new = tuple(b for b in other.breaches if b.obligation not in nominal_breaches)
-        return Outcome(tuple(build_steps(agreement, other, valuation, totals)), new)
-
+    what_if = Counterfactuals(agreement, run, valuation, totals, oracle=counterfactual_oracle, work=work)
     return Analysis(
         agreement=written, mode=run.scenario.mode, valuation=valuation, sides=parties, run=run,
         steps=tuple(steps),
         exposure=exposure.analyse(steps, parties, terms),
-        defection=defection.analyse(steps, parties, counterfactual, valuation.penalties),
+        defection=defection.analyse(steps, parties, what_if, valuation.penalties, what_if.nominal()),
         structure=structure.analyse(written, run),
         assumed=assumed, simulated=agreement if agreement is not written else None, oracle=oracle,
+        work=what_if.work,
     )

@@ -80,6 +80,29 @@ class Breach:
     suspend: tuple[str, ...]
 
 
+class Kept:
+    """The tranches a stopping party still makes: of each of its obligations, the first
+    `counts[obligation]` of the tranche numbers the nominal run delivered, in event order
+    (`nominal[obligation]`).  Behaves as the set of those tranche ids."""
+
+    def __init__(self, nominal: Mapping[str, tuple[int, ...]], counts: Mapping[str, int]) -> None:
+        self.nominal = nominal
+        self.counts = counts
+        self._sets: dict[str, frozenset[int]] = {}
+
+    def numbers(self, obligation: str) -> tuple[int, ...]:
+        return self.nominal.get(obligation, ())[: self.counts.get(obligation, 0)]
+
+    def __contains__(self, tranche: object) -> bool:
+        if not isinstance(tranche, tuple) or len(tranche) != 2:
+            return False
+        oid, number = tranche
+        found = self._sets.get(oid)
+        if found is None:
+            found = self._sets[oid] = frozenset(self.numbers(oid))
+        return number in found
+
+
 @dataclass(frozen=True)
 class Scenario:
     """How the run is simulated.
@@ -94,7 +117,7 @@ class Scenario:
     lags: Mapping[str, timedelta] = field(default_factory=dict)
     default_lag: timedelta = timedelta(0)
     horizon: datetime | None = None
-    allowed: Mapping[str, frozenset[TrancheId]] | None = None
+    allowed: Mapping[str, frozenset[TrancheId] | Kept] | None = None
 
     def lag(self, obligation: str) -> timedelta:
         return self.lags.get(obligation, self.default_lag)

@@ -22,6 +22,7 @@ is the local `Evaluator`; `interlock.analysis.synthetic` checks the same run wit
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from interlock.agreement.model import Agreement, Obligation
@@ -37,6 +38,8 @@ from interlock.analysis.run import Breach, Moment, Run, Scenario, Tranche
 MAX_ROUNDS = 60
 Schedule = dict[str, tuple[Tranche, ...]]
 Oracle = Callable[[Agreement, Scenario, Mapping[str, Sequence[Tranche]], datetime], Evaluator]
+Planner = Callable[[Evaluator, Obligation, set[str]], tuple[Tranche, ...]]
+"""(evaluator of the previous round's schedule, obligation, notes to add to) → its tranches."""
 
 
 def local_oracle(
@@ -45,22 +48,74 @@ def local_oracle(
     return Evaluator(agreement, scenario, schedule, horizon)
 
 
-def simulate(agreement: Agreement, scenario: Scenario, oracle: Oracle = local_oracle) -> Run:
-    """The run of `agreement` under `scenario`.  Pure; never raises for a valid agreement."""
-    schedule: Schedule = {}
-    horizon = scenario.horizon or scenario.start
+@dataclass(frozen=True)
+class Settled:
+    """The fixpoint: the schedule, the run's horizon, the evaluator of that schedule."""
+
+    schedule: Schedule
+    horizon: datetime
+    ev: Evaluator
+    settled: bool
+    notes: frozenset[str]
+    rounds: int
+
+
+def settle(
+    agreement: Agreement, scenario: Scenario, oracle: Oracle = local_oracle, planner: Planner | None = None,
+    *, start: Settled | None = None, max_rounds: int = MAX_ROUNDS,
+) -> Settled:
+    """Iterate the schedule from "nothing delivered" (or from `start`'s schedule) until it no
+    longer changes, at most `max_rounds` times.  Once settled, the last round's evaluator
+    already reads the final schedule, so it is the one returned (no extra evaluation).  An
+    oracle with a `begin()` method is replaced by what it returns for the rounds of this
+    fixpoint (the engine's keeps what it folded in the previous round)."""
+    plan = planner or plan_obligation
+    begin = getattr(oracle, "begin", None)
+    if callable(begin):  # an oracle that keeps state across the rounds of one fixpoint
+        oracle = begin()
+    schedule: Schedule = dict(start.schedule) if start is not None else {}
+    horizon = start.horizon if start is not None else scenario.horizon or scenario.start
     settled = False
     notes: set[str] = set()
-    for _ in range(MAX_ROUNDS):
+    rounds = 0
+    ev: Evaluator | None = None
+    for _ in range(max_rounds):
+        rounds += 1
         ev = oracle(agreement, scenario, schedule, horizon)
         notes = set()
-        new = {ob.id: tuple(_plan(ev, ob, notes)) for _, ob in agreement.obligations()}
+        new = {ob.id: plan(ev, ob, notes) for _, ob in agreement.obligations()}
         new_horizon = scenario.horizon or _end_of(agreement, ev, new)
         if _same(new, schedule) and new_horizon == horizon:
             settled = True
             break
         schedule, horizon = new, new_horizon
-    ev = oracle(agreement, scenario, schedule, horizon)
+    if not settled or ev is None:
+        ev = oracle(agreement, scenario, schedule, horizon)
+    return Settled(schedule, horizon, ev, settled, frozenset(notes), rounds)
+
+
+def simulate(
+    agreement: Agreement, scenario: Scenario, oracle: Oracle = local_oracle, planner: Planner | None = None,
+    *, confirm: bool = True,
+) -> Run:
+    """The run of `agreement` under `scenario`.  Pure; never raises for a valid agreement.
+
+    With an oracle other than the local rules (the engine), the fixpoint is first found by
+    the local rules and the oracle *confirms* it: one round with the oracle on that schedule
+    must give it back unchanged.  If it does not (the two disagree, or the local run did not
+    settle), the fixpoint is found again round by round with the oracle alone, as it is
+    with `confirm=False`.  Either way the run is a fixpoint of the oracle's rules.
+    """
+    fix: Settled | None = None
+    if confirm and oracle is not local_oracle and planner is None:
+        local = settle(agreement, scenario, local_oracle)
+        if local.settled:
+            confirmed = settle(agreement, scenario, oracle, start=local, max_rounds=1)
+            fix = confirmed if confirmed.settled else None
+    if fix is None:
+        fix = settle(agreement, scenario, oracle, planner)
+    schedule, horizon, ev, settled = fix.schedule, fix.horizon, fix.ev, fix.settled
+    notes = set(fix.notes)
     order = {ob.id: i for i, (_, ob) in enumerate(agreement.obligations())}
     tranches = sorted(
         (t for ts in schedule.values() for t in ts),
@@ -68,8 +123,25 @@ def simulate(agreement: Agreement, scenario: Scenario, oracle: Oracle = local_or
     )
     opened = {s.id: m for s in agreement.stages if (m := ev.stage_opened(s.id)) is not None}
     complete = {s.id: m for s in agreement.stages if (m := ev.stage_complete(s.id)) is not None}
-    breaches: list[Breach] = []
+    breaches = breaches_of(agreement, ev)
     suspended: dict[str, datetime] = {}
+    for _, ob in agreement.obligations():
+        stop = ev.suspended(ob.id)
+        if stop is not None:
+            suspended[ob.id] = stop.at
+    notes |= ev.remarks
+    if not settled:
+        notes.add("the schedule did not settle: conditions on breaches contradict each other")
+    return Run(
+        scenario, ev.adopted, tuple(tranches), opened, complete, breaches, suspended,
+        horizon, settled, tuple(sorted(notes)),
+    )
+
+
+def breaches_of(agreement: Agreement, ev: Evaluator) -> tuple[Breach, ...]:
+    """Every obligation `ev` finds breached, by moment then file order."""
+    order = {ob.id: i for i, (_, ob) in enumerate(agreement.obligations())}
+    breaches: list[Breach] = []
     for _, ob in agreement.obligations():
         hit = ev.breached(ob.id)
         if hit is not None:
@@ -78,22 +150,16 @@ def simulate(agreement: Agreement, scenario: Scenario, oracle: Oracle = local_or
                 ob.id, ob.by, hit.at,
                 tuple(on.notify) if on else (), tuple(on.suspend) if on else (),
             ))
-        stop = ev.suspended(ob.id)
-        if stop is not None:
-            suspended[ob.id] = stop.at
-    notes |= ev.remarks
-    if not settled:
-        notes.add("the schedule did not settle: conditions on breaches contradict each other")
     breaches.sort(key=lambda b: (b.at, order[b.obligation]))
-    return Run(
-        scenario, ev.adopted, tuple(tranches), opened, complete, tuple(breaches), suspended,
-        horizon, settled, tuple(sorted(notes)),
-    )
+    return tuple(breaches)
 
 
 def _same(a: Mapping[str, Sequence[Tranche]], b: Mapping[str, Sequence[Tranche]]) -> bool:
-    keys = set(a) | set(b)
-    return all([t.key() for t in a.get(k, ())] == [t.key() for t in b.get(k, ())] for k in keys)
+    return all(_same_tranches(a.get(k, ()), b.get(k, ())) for k in set(a) | set(b))
+
+
+def _same_tranches(x: Sequence[Tranche], y: Sequence[Tranche]) -> bool:
+    return x is y or (len(x) == len(y) and all(s is t or s.key() == t.key() for s, t in zip(x, y, strict=True)))
 
 
 def _end_of(agreement: Agreement, ev: Evaluator, schedule: Mapping[str, Sequence[Tranche]]) -> datetime:
@@ -114,12 +180,12 @@ def _end_of(agreement: Agreement, ev: Evaluator, schedule: Mapping[str, Sequence
 
 def _tranche(
     ev: Evaluator, ob: Obligation, number: int, units: float, cats: Mapping[str, float], *,
-    at: datetime, cause: Moment,
+    at: datetime, cause: Moment, checkable: bool | None = None,
 ) -> Tranche:
     depth = cause.depth + 1
     why = Moment(at, depth, f"{ob.id} #{number} delivered", prior=cause, deps=cause.deps)
     verified: Moment | None = None
-    if verifiable(ev.agreement, ob):
+    if checkable if checkable is not None else verifiable(ev.agreement, ob):
         lag = ev.scenario.lag(ob.id)
         verified = Moment(at + lag, depth, f"{ob.id} #{number} verified", prior=why,
                           deps=cause.deps | {(ob.id, number)})
@@ -129,25 +195,36 @@ def _tranche(
     )
 
 
-def _plan(ev: Evaluator, ob: Obligation, notes: set[str]) -> list[Tranche]:
+def plan_obligation(ev: Evaluator, ob: Obligation, notes: set[str]) -> tuple[Tranche, ...]:
+    """`ob`'s tranches given the moments `ev` knows: planned from its start, then only those
+    its debtor still makes (`scenario.allowed`) and those before its suspension."""
     if ob.kind == "refrain":
-        return []
+        return ()
     start = ev.obligation_start(ob.id)
     if start is None:
-        return []
-    if ob.kind == "rate":
-        planned = _plan_rate(ev, ob, start, notes)
-    elif ob.quantity is not None and ob.quantity.per:
-        planned = _plan_proportional(ev, ob, start, notes)
-    else:
-        planned = _plan_deliver(ev, ob, start, notes)
+        return ()
+    planned = tuple(plan_from(ev, ob, start, notes))
     allowed = ev.scenario.allowed
     if allowed is not None and ob.by in allowed:
-        planned = [t for t in planned if t.id in allowed[ob.by]]
+        planned = tuple(t for t in planned if t.id in allowed[ob.by])
     stop = ev.suspended(ob.id)
     if stop is not None:
-        planned = [t for t in planned if t.at < stop.at]
+        planned = tuple(t for t in planned if t.at < stop.at)
     return planned
+
+
+def plan_from(
+    ev: Evaluator, ob: Obligation, start: Moment, notes: set[str], bases: Sequence[Tranche] | None = None,
+) -> list[Tranche]:
+    """Every tranche `ob` would deliver from `start` (no `allowed` or suspension filter).
+    A proportional obligation answers `bases` (default: its base's tranches in `ev`)."""
+    if ob.kind == "rate":
+        return _plan_rate(ev, ob, start, notes)
+    if ob.quantity is not None and ob.quantity.per:
+        if bases is None:
+            bases = ev.schedule.get(ob.quantity.per, ())
+        return _plan_proportional(ev, ob, start, notes, bases)
+    return _plan_deliver(ev, ob, start, notes)
 
 
 def _spread(start: datetime, end: datetime, count: int, index: int, mode: str) -> datetime:
@@ -169,14 +246,17 @@ def _plan_deliver(ev: Evaluator, ob: Obligation, start: Moment, notes: set[str])
     spread = due is not None and due.at > start.at
     cause = due if (mode == "deadline" and due is not None and spread) else start
     out = []
+    checkable = verifiable(ev.agreement, ob)
     for i in range(1, count + 1):
         at = _spread(start.at, due.at, count, i, mode) if spread and due is not None else start.at
         share = {k: v / count for k, v in cats.items()}
-        out.append(_tranche(ev, ob, i, need / count, share, at=at, cause=cause))
+        out.append(_tranche(ev, ob, i, need / count, share, at=at, cause=cause, checkable=checkable))
     return out
 
 
-def _plan_proportional(ev: Evaluator, ob: Obligation, start: Moment, notes: set[str]) -> list[Tranche]:
+def _plan_proportional(
+    ev: Evaluator, ob: Obligation, start: Moment, notes: set[str], bases: Sequence[Tranche],
+) -> list[Tranche]:
     base_id = ob.quantity.per if ob.quantity else None
     base_ob = ev.agreement.obligation(base_id or "")
     if base_ob is None:
@@ -186,7 +266,8 @@ def _plan_proportional(ev: Evaluator, ob: Obligation, start: Moment, notes: set[
         notes.add(f"{ob.id} has a ratio per category but {base_ob.id} has no categories: "
                   "the smallest ratio is used")
     out = []
-    for base in ev.schedule.get(base_ob.id, ()):
+    checkable = verifiable(ev.agreement, ob)
+    for base in bases:
         if base.verified is None:
             continue
         units, cats = answer_units(ob, base.units, dict(base.categories))
@@ -200,7 +281,7 @@ def _plan_proportional(ev: Evaluator, ob: Obligation, start: Moment, notes: set[
                           "when its base is verified")
             else:
                 cause = latest([due, start])
-        out.append(_tranche(ev, ob, base.number, units, cats, at=cause.at, cause=cause))
+        out.append(_tranche(ev, ob, base.number, units, cats, at=cause.at, cause=cause, checkable=checkable))
     return out
 
 
@@ -214,12 +295,16 @@ def _plan_rate(ev: Evaluator, ob: Obligation, start: Moment, notes: set[str]) ->
         notes.add(f"{ob.id} has an open-ended window: modelled up to the end of the run")
     out = []
     minute = timedelta(minutes=1)
+    checkable = verifiable(ev.agreement, ob)
     for n, (begin, end) in enumerate(ev.rate_periods(ob), start=1):
         cause = Moment(begin, start.depth, f"period {n} of {ob.id} begins", prior=start, deps=start.deps)
         late = end - minute if end - begin > 2 * minute else begin
         at = begin if ev.scenario.mode == "optimistic" else late
-        out.append(_tranche(ev, ob, n, amount, dict(q.categories or {}), at=at, cause=cause))
+        out.append(_tranche(ev, ob, n, amount, dict(q.categories or {}), at=at, cause=cause, checkable=checkable))
     return out
 
 
-__all__ = ["MAX_ROUNDS", "Oracle", "Schedule", "local_oracle", "simulate"]
+__all__ = [
+    "MAX_ROUNDS", "Oracle", "Planner", "Schedule", "Settled", "breaches_of", "local_oracle", "plan_from",
+    "plan_obligation", "settle", "simulate",
+]

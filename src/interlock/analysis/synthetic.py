@@ -23,9 +23,11 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
+from interlock import engine
 from interlock.agreement.model import Agreement, Key
 from interlock.analysis.moments import Evaluator, quorum, valid_verifiers
 from interlock.analysis.run import Moment, Scenario, Tranche, TrancheId
+from interlock.analysis.shared import Work
 from interlock.engine import Status, evaluate
 from interlock.statements.entries import Entry
 from interlock.timeutil import format_timestamp
@@ -103,18 +105,51 @@ def entries_for(
     return entries, owner
 
 
+class EngineRounds:
+    """The engine across the rounds of one fixpoint (`interlock.engine.Evaluator`, append +
+    status): a round whose synthetic log extends the previous round's folds only the new
+    entries; the same log at the same moment reuses the status.  Otherwise it refolds."""
+
+    def __init__(self, work: Work) -> None:
+        self.work = work
+        self._entries: list[Entry] = []
+        self._engine: engine.Evaluator | None = None
+        self._as_of: datetime | None = None
+        self._status: Status | None = None
+
+    def status(self, agreement: Agreement, entries: list[Entry], as_of: datetime) -> Status:
+        self.work.evaluations += 1
+        n = len(self._entries)
+        if self._engine is not None and len(entries) >= n and entries[:n] == self._entries:
+            if len(entries) == n and as_of == self._as_of and self._status is not None:
+                return self._status
+            fresh = entries[n:]
+        else:
+            self._engine = engine.Evaluator(simulation_agreement(agreement), unsigned=True)
+            fresh = entries
+        for entry in fresh:
+            self._engine.append(entry)
+        self.work.folded += len(fresh)
+        self._entries, self._as_of = entries, as_of
+        self._status = self._engine.status(as_of)
+        return self._status
+
+
 class EngineEvaluator(Evaluator):
     """The local evaluator, corrected by the engine's verdict on the synthetic log."""
 
     def __init__(
         self, agreement: Agreement, scenario: Scenario, schedule: Mapping[str, Sequence[Tranche]],
-        horizon: datetime,
+        horizon: datetime, rounds: EngineRounds | None = None,
     ) -> None:
         adopted = scenario.start
         flat = [t for ts in schedule.values() for t in ts]
         self.as_of = max([horizon, adopted, *(t.verified_at or t.at for t in flat)])
         entries, owner = entries_for(agreement, adopted, flat)
-        self.status: Status = evaluate(simulation_agreement(agreement), entries, self.as_of, unsigned=True)
+        if rounds is None:
+            self.status: Status = evaluate(simulation_agreement(agreement), entries, self.as_of, unsigned=True)
+        else:
+            self.status = rounds.status(agreement, entries, self.as_of)
         refused = {owner[r.index] for r in self.status.rejected if r.index in owner}
         cleaned = {
             oid: tuple(replace(t, verified=None, verified_at=None) if t.id in refused else t for t in ts)
@@ -164,7 +199,27 @@ class EngineEvaluator(Evaluator):
         return self._reconcile(f"{oid} breached", lambda: super(EngineEvaluator, self).breached(oid), engine_at)
 
 
-def engine_oracle(
-    agreement: Agreement, scenario: Scenario, schedule: Mapping[str, Sequence[Tranche]], horizon: datetime,
-) -> Evaluator:
-    return EngineEvaluator(agreement, scenario, schedule, horizon)
+class EngineOracle:
+    """The engine as the scheduler's oracle.  `begin()` gives the oracle for the rounds of
+    one fixpoint (`schedule.settle` calls it), which folds incrementally (`EngineRounds`);
+    `work` counts the engine's evaluations and the entries it folded."""
+
+    def __init__(self, work: Work | None = None, rounds: EngineRounds | None = None) -> None:
+        self.work = work if work is not None else Work()
+        self.rounds = rounds
+
+    def __call__(
+        self, agreement: Agreement, scenario: Scenario, schedule: Mapping[str, Sequence[Tranche]],
+        horizon: datetime,
+    ) -> Evaluator:
+        if self.rounds is None:
+            self.work.evaluations += 1
+            self.work.folded += sum(len(ts) for ts in schedule.values())
+        return EngineEvaluator(agreement, scenario, schedule, horizon, self.rounds)
+
+    def begin(self) -> EngineOracle:
+        return EngineOracle(self.work, EngineRounds(self.work))
+
+
+engine_oracle = EngineOracle()
+"""The engine, as `analyse` uses it by default (each fixpoint folds incrementally)."""
