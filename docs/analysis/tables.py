@@ -73,6 +73,8 @@ def main(path: str) -> None:
         for mode in ("optimistic", "deadline"):
             r = analyse(agreement, mode=mode, assume_monitor=assume)  # type: ignore[arg-type]
             print(f"## {'With an assumed monitor' if assume else 'As written'}, {mode} schedule\n")
+            start = r.began
+            print(f"Simulated from {start.at:%Y-%m-%d %H:%M} UTC: {start.reason}.\n")
             print("\n".join(table(r)))
             print("\nNotes: " + "; ".join(n for n in notes(r) if not n.startswith("what-if")) + ".\n")
 

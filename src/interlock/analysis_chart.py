@@ -69,12 +69,24 @@ def _draw(ax: Any, a: Analysis, heading: str) -> None:
                         xytext=(6, 4 + 10 * i), color=colour)
     ax.set_ylim(-2, 110)
     ax.set_xlim(left=0)
-    ax.set_xlabel("days since adoption")
+    ax.set_xlabel(f"days since adoption on {_when(a)}")
     ax.set_ylabel("exposure, % of own total handover")
     ax.grid(True, color="#d0d0d0", linewidth=0.6)
     ax.set_axisbelow(True)
     ax.set_title(heading, fontsize=10)
     ax.legend(loc="upper right", frameon=False)
+
+
+SOURCES = {
+    "given": "the start given", "values": "the start in VALUES",
+    "plan": "from the plan's fixed times", "none": "arbitrary: the plan names no fixed time",
+}
+
+
+def _when(a: Analysis) -> str:
+    """The simulated adoption and where it comes from, e.g. `2026-03-02 00:00 UTC (the start given)`."""
+    start = a.began
+    return f"{start.at:%Y-%m-%d %H:%M} UTC ({SOURCES[start.source]})"
 
 
 def _heading(a: Analysis) -> str:

@@ -3,17 +3,16 @@
 Simulate the nominal run, value its steps, then compute exposure, defection and structure.
 Counterfactuals for temptation simulate the plan again with one side's later tranches
 withheld, against the nominal run's horizon and equal-weights denominators, so that only
-what the stop changes is counted.  Pure: the start moment comes from the valuation, the
-caller, the plan's earliest fixed time, or `DEFAULT_START` — never from a clock.
+what the stop changes is counted.  Pure: the start moment comes from the caller, the
+valuation or the plan's fixed times (`interlock.analysis.start`) — never from a clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
-from interlock.agreement.model import After, Agreement, AllOf, AnyOf, At, Condition, Party, Verify
+from interlock.agreement.model import Agreement, Party, Verify
 from interlock.analysis import defection, exposure, structure
 from interlock.analysis.counterfactual import Counterfactuals
 from interlock.analysis.defection import PartyDefection
@@ -23,11 +22,10 @@ from interlock.analysis.moments import verifiable
 from interlock.analysis.run import Mode, Run, Scenario
 from interlock.analysis.schedule import Oracle, local_oracle, simulate
 from interlock.analysis.shared import Work
+from interlock.analysis.start import Start, start_of
 from interlock.analysis.steps import Step
 from interlock.analysis.values import EQUAL, Valuation
-from interlock.timeutil import parse_timestamp
 
-DEFAULT_START = "2000-01-01T00:00:00"
 ASSUMED_MONITOR = "assumed-monitor"
 
 
@@ -50,7 +48,14 @@ class Analysis:
     oracle: Oracle = local_oracle
     """The condition rules the run used (the engine by default)."""
     work: Work = field(default_factory=Work)
-    """What the counterfactual simulations did (machine-independent counts)."""
+    """What the simulations did (machine-independent counts)."""
+    start: Start | None = None
+    """When the run starts and why (`interlock.analysis.start`); None for a bare run."""
+
+    @property
+    def began(self) -> Start:
+        """The run's start and why (for a run analysed as given: its own adoption)."""
+        return self.start or Start(self.run.adopted.at, "given", "the start of the run analysed")
 
     @property
     def plan(self) -> Agreement:
@@ -70,34 +75,14 @@ def sides(agreement: Agreement) -> tuple[str, ...]:
     return tuple(p.id for p in agreement.parties if p.role == "party")
 
 
-def _times(c: Condition | None) -> Iterator[str]:
-    if isinstance(c, At):
-        yield c.at
-    elif isinstance(c, After):
-        yield from _times(c.after)
-    elif isinstance(c, AllOf | AnyOf):
-        for x in c.all_ if isinstance(c, AllOf) else c.any_:
-            yield from _times(x)
-
-
-def default_start(agreement: Agreement) -> datetime:
-    """The earliest fixed time at which the plan lets something begin (a stage's `opens`, a
-    `starts`, a window's `from`), else `DEFAULT_START` in its timezone.  Deadlines are not
-    used: adopting a plan at its own deadline would make it late by construction."""
-    found: list[datetime] = []
-    for stage in agreement.stages:
-        conds: list[Condition | None] = [stage.opens]
-        for ob in stage.obligations:
-            conds += [ob.starts, ob.window.from_ if ob.window else None]
-        for c in conds:
-            found += [parse_timestamp(t, agreement.timezone) for t in _times(c)]
-    return min(found) if found else parse_timestamp(DEFAULT_START, agreement.timezone)
-
-
 def scenario_for(
     agreement: Agreement, valuation: Valuation, mode: Mode, start: datetime | None = None,
 ) -> Scenario:
-    begin = start or valuation.start or default_start(agreement)
+    return scenario_at(start_of(agreement, valuation, start), valuation, mode)
+
+
+def scenario_at(start: Start, valuation: Valuation, mode: Mode) -> Scenario:
+    begin = start.at
     return Scenario(
         start=begin, mode=mode, lags=dict(valuation.lags), default_lag=valuation.default_lag,
         horizon=begin + valuation.horizon if valuation.horizon is not None else None,
@@ -145,10 +130,10 @@ def analyse(
 
         oracle = EngineOracle(work)
     plan, assumed = with_assumed_monitor(agreement) if assume_monitor else (agreement, ())
-    scenario = scenario_for(plan, valuation, mode, start)
-    run = simulate(plan, scenario, oracle)
-    return analyse_run(agreement, valuation, run, oracle, plan=plan, assumed=assumed,
-                       counterfactual_oracle=counterfactual_oracle, work=work)
+    begin = start_of(plan, valuation, start)
+    run = simulate(plan, scenario_at(begin, valuation, mode), oracle)
+    return replace(analyse_run(agreement, valuation, run, oracle, plan=plan, assumed=assumed,
+                               counterfactual_oracle=counterfactual_oracle, work=work), start=begin)
 
 
 def analyse_run(

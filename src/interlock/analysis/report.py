@@ -14,6 +14,7 @@ from typing import Any
 from interlock.analysis.defection import PartyDefection, Temptation
 from interlock.analysis.exposure import PartyExposure, Witness, pct
 from interlock.analysis.pipeline import Analysis
+from interlock.analysis.start import Start
 from interlock.analysis.steps import Step
 from interlock.analysis.structure import Structure
 from interlock.timeutil import format_duration, format_timestamp
@@ -126,6 +127,11 @@ def structure_json(s: Structure) -> dict[str, Any]:
     }
 
 
+def start_json(start: Start) -> dict[str, Any]:
+    """When the simulated run starts, and why (`interlock.analysis.start`)."""
+    return {"at": ts(start.at), "source": start.source, "reason": start.reason}
+
+
 def notes(a: Analysis) -> list[str]:
     out = list(a.run.notes)
     if a.equal_weights:
@@ -151,6 +157,7 @@ def to_json(a: Analysis) -> dict[str, Any]:
         "schedule": a.mode,
         "simulation": True,
         "adopted_at": ts(a.run.adopted.at),
+        "start": start_json(a.began),
         "horizon": ts(a.run.horizon),
         "settled": a.run.settled,
         "weights": {"equal": list(a.equal_weights), "scale": a.valuation.scale},

@@ -2,18 +2,24 @@
 
 Four kinds of proposal, each evaluated with the full exposure metrics:
 
-- **reorder** — another order of the handovers that the plan's own constraints allow (a step
-  never precedes a step it waits on, nor an earlier tranche of its own obligation, and takes
-  only a moment between its obligation's start and its due date + grace).  The
-  run keeps its pace: the new order takes the old order's moments slot by slot, each step
-  keeping its own verification lag.  Every allowed order is tried when there are at most
-  `EXHAUSTIVE_LIMIT` of them; above that a beam search (width `BEAM`) scores prefixes;
 - **split** — an obligation delivered in more, smaller tranches (the plan simulated again
   with `tranches` × 2, 3, 4, so that proportional answers follow);
 - **escrow** — an obligation handed to a guarantor instead, released to its receiver when the
   receiver's next delivery back is verified (needs a guarantor in the plan);
 - **swap** — two adjacent handovers of different sides exchanged although one waits on the
-  other: it needs that condition changed, and says which.
+  other: it needs that condition changed, and says which;
+- **reorder** — another order of the handovers that the plan's own constraints allow (a step
+  never precedes a step it waits on, nor an earlier tranche of its own obligation, and takes
+  only a moment between its obligation's start and its due date + grace).  The
+  run keeps its pace: the new order takes the old order's moments slot by slot, each step
+  keeping its own verification lag.  Every allowed order is tried when there are at most
+  `EXHAUSTIVE_LIMIT` of them; above that a beam search (width `beam`) scores prefixes.
+
+The search is bounded by explicit arguments, never by a clock: `beam` (the beam's width)
+and `budget` (how many steps it may score in all: evaluating a candidate costs as many as
+the candidate has steps, listing orders one per placement tried).  The cheap proposals
+come first, the reorders last with what is left; whatever the budget cut short is named in
+`Search.cut_short`, so the output can say so.  The same arguments give the same answer.
 
 A proposal is kept when no side's maximum exposure rises and at least one side's falls;
 `lowers_all` marks those that lower the peak of every side that had one.  Pure; never raises.
@@ -22,7 +28,7 @@ A proposal is kept when no side's maximum exposure rises and at least one side's
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any, Literal
@@ -40,8 +46,36 @@ from interlock.analysis.steps import Step, total_cost
 
 EXHAUSTIVE_LIMIT = 2000
 BEAM = 8
+BUDGET = 3_000_000
+"""Steps scored at most by one search (a few seconds; the worked cases use under a tenth)."""
 KEEP = 10
 Kind = Literal["reorder", "split", "escrow", "swap"]
+
+
+@dataclass
+class Search:
+    """How far the search may look, and how far it looked (plain data, no clock)."""
+
+    beam: int = BEAM
+    budget: int = BUDGET
+    used: int = 0
+    cut_short: list[str] = field(default_factory=list)
+    """The kinds of proposal the budget stopped before they were all tried."""
+
+    def afford(self, cost: int, kind: str) -> bool:
+        """Spend `cost` if it is left; otherwise record that `kind` was cut short."""
+        if self.used + cost > self.budget:
+            if kind not in self.cut_short:
+                self.cut_short.append(kind)
+            return False
+        self.used += cost
+        return True
+
+
+@dataclass(frozen=True)
+class Suggestions:
+    found: list[Suggestion]
+    search: Search
 
 
 @dataclass(frozen=True)
@@ -82,25 +116,40 @@ def _objective(values: Mapping[str, float]) -> tuple[float, float]:
 # --- reorder -------------------------------------------------------------------------------
 
 
-def _closure(steps: Sequence[Step], movable: Sequence[int]) -> dict[int, set[int]]:
-    """For each movable step, the movable steps that must come before it."""
+def _closure(steps: Sequence[Step], movable: Sequence[int]) -> dict[int, int]:
+    """For each movable step, the movable steps that must come before it (a bit mask over
+    positions in `movable`): the steps it waits on, transitively, and the earlier tranches
+    of its own obligation."""
     by = {s.index: s for s in steps}
-    before: dict[int, set[int]] = {}
-
-    def ancestors(i: int, seen: set[int]) -> set[int]:
+    bit = {i: 1 << k for k, i in enumerate(movable)}
+    ancestors: dict[int, int] = {}
+    for i in sorted(by):  # a step waits on earlier steps: one pass in index order
+        mask = 0
         for r in by[i].requires:
+            known = ancestors.get(r)
+            mask |= (known if known is not None else _ancestors(by, r, bit)) | bit.get(r, 0)
+        ancestors[i] = mask
+    before: dict[int, int] = {}
+    last: dict[str, int] = {}
+    for i in sorted(movable, key=lambda j: (by[j].obligation, by[j].tranche)):
+        s = by[i]
+        before[i] = ancestors[i] | last.get(s.obligation, 0)
+        last[s.obligation] = last.get(s.obligation, 0) | bit[i]
+    return before
+
+
+def _ancestors(by: Mapping[int, Step], start: int, bit: Mapping[int, int]) -> int:
+    """The mask of `start`'s movable ancestors, walked without recursion (a step that
+    waits on a later one: never for a simulated run, possible in a hand-made list)."""
+    mask, seen, todo = 0, {start}, [start]
+    while todo:
+        node = todo.pop()
+        for r in by[node].requires if node in by else ():
             if r not in seen:
                 seen.add(r)
-                ancestors(r, seen)
-        return seen
-
-    mov = set(movable)
-    for i in movable:
-        need = ancestors(i, set()) & mov
-        s = by[i]
-        need |= {j for j in mov if by[j].obligation == s.obligation and by[j].tranche < s.tranche}
-        before[i] = need
-    return before
+                mask |= bit.get(r, 0)
+                todo.append(r)
+    return mask
 
 
 def _retime(steps: Sequence[Step], movable: Sequence[int], order: Sequence[int]) -> list[Step]:
@@ -141,46 +190,67 @@ def _fits(window: Window, at: datetime) -> bool:
 
 
 def _orders(
-    before: Mapping[int, set[int]], items: Sequence[int], limit: int,
-    windows: Mapping[int, Window], slots: Sequence[datetime],
-) -> Iterator[list[int]]:
+    before: Mapping[int, int], items: Sequence[int], limit: int,
+    windows: Mapping[int, Window], slots: Sequence[datetime], *, search: Search,
+) -> list[list[int]] | None:
     """Linear extensions that put every step in a slot its window allows, in lexicographic
-    order (at most `limit` + 1 are produced)."""
-    produced = 0
+    order: at most `limit` + 1 of them (more than `limit` means "too many to try them all").
+    Each placement tried costs one unit of the budget; None when it runs out first."""
+    bit = {i: 1 << k for k, i in enumerate(items)}
+    out: list[list[int]] = []
     path: list[int] = []
-    placed: set[int] = set()
-
-    def walk() -> Iterator[list[int]]:
-        nonlocal produced
-        if produced > limit:
-            return
-        if len(path) == len(items):
-            produced += 1
-            yield list(path)
-            return
-        for i in items:
-            if i not in placed and before[i] <= placed and _fits(windows[i], slots[len(path)]):
-                path.append(i)
-                placed.add(i)
-                yield from walk()
-                placed.discard(i)
-                path.pop()
-
-    yield from walk()
+    placed = 0
+    nxt = [0]  # per depth: the next candidate to try
+    tried = 0
+    allowance = search.budget - search.used
+    while nxt:
+        depth = len(path)
+        if depth == len(items):
+            out.append(list(path))
+            if len(out) > limit:
+                break
+            nxt.pop()
+            placed &= ~bit[path.pop()]
+            continue
+        k = nxt[-1]
+        while k < len(items):
+            i = items[k]
+            tried += 1
+            if tried > allowance:
+                search.afford(tried, "reorder")  # records the cut
+                return None
+            if not placed & bit[i] and not before[i] & ~placed and _fits(windows[i], slots[depth]):
+                break
+            k += 1
+        if k == len(items):
+            nxt.pop()
+            if path:
+                placed &= ~bit[path.pop()]
+            continue
+        nxt[-1] = k + 1
+        path.append(items[k])
+        placed |= bit[items[k]]
+        nxt.append(0)
+    if not search.afford(tried, "reorder"):
+        return None
+    return out
 
 
 def _beam(steps: Sequence[Step], parties: Sequence[str], movable: Sequence[int],
-          before: Mapping[int, set[int]], windows: Mapping[int, Window]) -> list[list[int]]:
-    fixed = [s for s in steps if s.index not in set(movable)]
+          before: Mapping[int, int], windows: Mapping[int, Window], *, search: Search) -> list[list[int]]:
+    moving = set(movable)
+    fixed = [s for s in steps if s.index not in moving]
     by = {s.index: s for s in steps}
+    bit = {i: 1 << k for k, i in enumerate(movable)}
     slots = [(by[i].at, by[i].depth) for i in movable]
-    beam: list[list[int]] = [[]]
+    beam: list[tuple[list[int], int]] = [([], 0)]
     for depth in range(len(movable)):
+        if not search.afford(len(beam) * len(movable), "reorder"):
+            return []
         scored = []
-        for prefix in beam:
-            placed = set(prefix)
+        for prefix, placed in beam:
             for i in movable:
-                if i in placed or not before[i] <= placed or not _fits(windows[i], slots[depth][0]):
+                if placed & bit[i] or before[i] & ~placed or not _fits(windows[i], slots[depth][0]):
                     continue
                 cand = [*prefix, i]
                 trial = list(fixed)
@@ -188,24 +258,33 @@ def _beam(steps: Sequence[Step], parties: Sequence[str], movable: Sequence[int],
                     s = by[j]
                     lag = (s.verified_at - s.at) if s.verified_at is not None else None
                     trial.append(replace(s, at=at, depth=d, verified_at=None if lag is None else at + lag))
-                scored.append((_objective(peaks(trial, parties)), cand))
+                if not search.afford(len(trial), "reorder"):
+                    return []
+                scored.append((_objective(peaks(trial, parties)), cand, placed | bit[i]))
         scored.sort(key=lambda x: (x[0], x[1]))
-        beam = [c for _, c in scored[:BEAM]]
-    return [b for b in beam if len(b) == len(movable)]
+        beam = [(c, m) for _, c, m in scored[: search.beam]]
+    return [b for b, _ in beam if len(b) == len(movable)]
 
 
-def reorders(a: Analysis, fixed_kinds: Sequence[str] = ("rate",)) -> list[tuple[list[Step], list[int]]]:
+def reorders(
+    a: Analysis, fixed_kinds: Sequence[str] = ("rate",), search: Search | None = None,
+) -> list[tuple[list[Step], list[int]]]:
+    search = search if search is not None else Search()
     kinds = {ob.id: ob.kind for _, ob in a.plan.obligations()}
     movable = [s.index for s in a.steps if s.kind == "handover" and kinds.get(s.obligation) not in fixed_kinds]
     if len(movable) < 2:
+        return []
+    if not search.afford(len(a.steps) + len(movable), "reorder"):
         return []
     before = _closure(a.steps, movable)
     windows = _windows(a, movable)
     by = {s.index: s for s in a.steps}
     slots = [by[i].at for i in movable]
-    orders = list(_orders(before, movable, EXHAUSTIVE_LIMIT, windows, slots))
+    orders = _orders(before, movable, EXHAUSTIVE_LIMIT, windows, slots, search=search)
+    if orders is None:
+        return []
     if len(orders) > EXHAUSTIVE_LIMIT:
-        orders = _beam(a.steps, a.sides, movable, before, windows)
+        orders = _beam(a.steps, a.sides, movable, before, windows, search=search)
     out = []
     for order in orders:
         if order != movable:
@@ -224,7 +303,8 @@ def _with_tranches(agreement: Agreement, oid: str, count: int) -> Agreement:
     return agreement.model_copy(update={"stages": stages})
 
 
-def splits(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
+def splits(a: Analysis, search: Search | None = None) -> Iterator[tuple[str, list[Step]]]:
+    search = search if search is not None else Search()
     for _, ob in a.plan.obligations():
         q = ob.quantity
         if ob.kind != "deliver" or q is None or q.per or q.amount is None:
@@ -234,6 +314,8 @@ def splits(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
             count = now * factor
             if q.amount < count:
                 break
+            if not search.afford(len(a.steps) * factor, "split"):  # a simulation, at least as many steps
+                return
             variant = _with_tranches(a.plan, ob.id, count)
             run = simulate(variant, a.run.scenario, a.oracle)
             steps = build_steps(variant, run, a.valuation, unit_totals(run))
@@ -244,13 +326,15 @@ def escrows(a: Analysis) -> Iterator[tuple[str, list[Step]]]:
     guarantor = next((p.id for p in a.plan.parties if p.role == "guarantor"), None)
     if guarantor is None:
         return
+    ordered = sorted(a.steps, key=lambda r: (r.at, r.depth, r.index))
+    place = {r.index: k for k, r in enumerate(ordered)}
     for oid in dict.fromkeys(s.obligation for s in a.steps if s.kind == "handover" and s.sender):
         steps = list(a.steps)
         extra: list[Step] = []
         ok = True
         for s in [x for x in steps if x.obligation == oid]:
-            back = next((r for r in steps if (r.at, r.depth, r.index) > (s.at, s.depth, s.index)
-                         and r.sender in s.receives and s.sender in r.receives and r.verified_at), None)
+            back = next((r for r in ordered[place[s.index] + 1:]
+                         if r.sender in s.receives and s.sender in r.receives and r.verified_at), None)
             if back is None or back.verified_at is None:
                 ok = False
                 break
@@ -279,34 +363,53 @@ def swaps(a: Analysis) -> Iterator[tuple[str, list[Step], tuple[str, ...]]]:
         yield (f"let {y.label()} precede {x.label()} (it now waits for it)", steps, (y.obligation,))
 
 
-def suggest(a: Analysis) -> list[Suggestion]:
+def suggest(a: Analysis, *, beam: int = BEAM, budget: int = BUDGET) -> list[Suggestion]:
     """Proposals that lower a side's maximum exposure without raising another's, best first."""
+    return search(a, beam=beam, budget=budget).found
+
+
+def search(a: Analysis, *, beam: int = BEAM, budget: int = BUDGET) -> Suggestions:
+    """`suggest`, with what the search did (`Search`): how much of the budget it used, and
+    which kinds of proposal the budget cut short."""
+    done = Search(beam=max(1, beam), budget=max(0, budget))
     base = peaks(a.steps, a.sides)
     terms = obligation_terms(a.plan)
     found: list[tuple[tuple[bool, tuple[float, float], str], Suggestion]] = []
     seen: set[tuple[Any, ...]] = set()
 
-    def consider(kind: Kind, text: str, steps: Sequence[Step], needs: tuple[str, ...] = ()) -> None:
+    def consider(kind: Kind, text: str, steps: Sequence[Step], needs: tuple[str, ...] = ()) -> bool:
+        if not done.afford(len(steps), kind):
+            return False
         new = peaks(steps, a.sides)
         keep, both = _improves(base, new)
         signature = (kind, tuple(round(new[p], 6) for p in a.sides))
         if not keep or signature in seen:
-            return
+            return True
         seen.add(signature)
         full = exposure.analyse(steps, a.sides, terms)
         found.append(((not both, _objective(new), text), Suggestion(kind, text, tuple(steps), full, both, needs)))
+        return True
 
-    for steps, order in reorders(a):
-        labels = {s.index: s.label() for s in a.steps}
-        consider("reorder", "order the handovers as: " + ", ".join(labels[i] for i in order), steps)
-    for text, steps in splits(a):
-        consider("split", text, steps)
+    for text, steps in splits(a, done):
+        if not consider("split", text, steps):
+            break
     for text, steps in escrows(a):
-        consider("escrow", text, steps)
+        if not consider("escrow", text, steps):
+            break
     for text, steps, needs in swaps(a):
-        consider("swap", text, steps, needs)
+        if not consider("swap", text, steps, needs):
+            break
+    labels = {s.index: s.label() for s in a.steps}
+    for steps, order in reorders(a, search=done):
+        if not consider("reorder", "order the handovers as: " + ", ".join(labels[i] for i in order), steps):
+            break
     found.sort(key=lambda x: x[0])
-    return [s for _, s in found[:KEEP]]
+    return Suggestions([s for _, s in found[:KEEP]], done)
+
+
+def search_json(done: Search) -> dict[str, Any]:
+    """The search's bounds and what it used (`interlock analyze --suggest --format json`)."""
+    return {"beam": done.beam, "budget": done.budget, "used": done.used, "cut_short": list(done.cut_short)}
 
 
 def suggestions_json(found: Sequence[Suggestion]) -> list[dict[str, Any]]:

@@ -28,7 +28,7 @@ from interlock.analysis.defection import PartyDefection
 from interlock.analysis.pipeline import Analysis, analyse
 from interlock.analysis.report import notes, to_json
 from interlock.analysis.run import Mode
-from interlock.analysis.suggest import suggest, suggestions_json
+from interlock.analysis.suggest import BEAM, BUDGET, search, search_json, suggestions_json
 from interlock.analysis.values import EQUAL, Valuation, parse_values
 from interlock.cli.app import app, console, read_input, report_error
 from interlock.errors import InputFileError, InterlockError, ValuesError
@@ -141,6 +141,7 @@ def _side_table(a: Analysis) -> Table:
 def _print_analysis(a: Analysis) -> None:
     console.print(f"[bold]{a.agreement.title}[/] — {a.mode} schedule, simulated from "
                   f"{format_timestamp(a.run.adopted.at)}")
+    console.print(f"  start: {a.began.reason}")
     for note in notes(a):
         console.print(f"  note: {note}")
     console.print(_side_table(a))
@@ -179,7 +180,10 @@ def _print_compare(rows: dict[str, Any]) -> None:
     console.print(table)
 
 
-def _print_suggestions(data: list[dict[str, Any]]) -> None:
+def _print_suggestions(data: list[dict[str, Any]], search: dict[str, Any]) -> None:
+    if search["cut_short"]:
+        console.print(f"suggest: the search stopped at its budget ({search['budget']:,} steps scored) before "
+                      f"trying every {' or '.join(search['cut_short'])}; raise --suggest-budget to look further")
     if not data:
         console.print("suggest: no change found that lowers one side's maximum exposure without raising the other's")
         return
@@ -207,9 +211,12 @@ def analyze(
     start: Annotated[str | None, typer.Option("--start", help="Adoption moment of the simulated run.")] = None,
     assume_monitor: Annotated[bool, typer.Option(
         "--assume-monitor", help="What-if: a monitor verifies every obligation nobody can verify.")] = False,
+    beam: Annotated[int, typer.Option("--beam", min=1, help="--suggest: width of the beam search.")] = BEAM,
+    budget: Annotated[int, typer.Option(
+        "--suggest-budget", min=0, help="--suggest: steps the search may score in all (bounds its time).")] = BUDGET,
 ) -> None:
     """Who is exposed when, where the plan deadlocks, and a better order (a simulation)."""
-    request = Request(plan, values, schedule, other, want_suggestions, fmt, out, start, assume_monitor)
+    request = Request(plan, values, schedule, other, want_suggestions, fmt, out, start, assume_monitor, beam, budget)
     try:
         _run(request)
     except InterlockError as err:
@@ -228,6 +235,8 @@ class Request:
     out: Path | None
     start: str | None
     assume_monitor: bool
+    beam: int = BEAM
+    budget: int = BUDGET
 
 
 def _run(r: Request) -> None:
@@ -243,7 +252,7 @@ def _run(r: Request) -> None:
     if second is not None:
         other_values = _load_values(values, second, agreement) if values is not None else EQUAL
         compared = compare(result, analyse(second, other_values, mode, start=begin, assume_monitor=assume_monitor))
-    found = suggest(result) if want_suggestions else None
+    found = search(result, beam=r.beam, budget=r.budget) if want_suggestions else None
 
     if fmt in (OutputFormat.svg, OutputFormat.png):
         from interlock.analysis_chart import render
@@ -256,7 +265,8 @@ def _run(r: Request) -> None:
         if compared is not None:
             data["compare"] = compare_json(compared)
         if found is not None:
-            data["suggestions"] = suggestions_json(found)
+            data["suggestions"] = suggestions_json(found.found)
+            data["suggest_search"] = search_json(found.search)
         _write((json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode(), out)
         return
     if out is not None:
@@ -272,4 +282,4 @@ def _table(result: Analysis, compared: Any, found: Any) -> None:
     if compared is not None:
         _print_compare(compare_json(compared))
     if found is not None:
-        _print_suggestions(suggestions_json(found))
+        _print_suggestions(suggestions_json(found.found), search_json(found.search))
