@@ -71,6 +71,14 @@ class Proposal:
     signers: dict[str, int] = field(default_factory=dict)
 
 
+def _by_observation(c: Claim) -> tuple[datetime, int]:
+    return (c.observed_at, c.index)
+
+
+def _by_counting(c: Claim) -> tuple[datetime | None, int | None, int]:
+    return (c.counted_at, c.counted_by, c.index)
+
+
 class ClaimView:
     """An obligation's claims sorted for the rules, with aggregates computed once per change.
 
@@ -80,15 +88,28 @@ class ClaimView:
     """
 
     def __init__(self, claims: list[Claim]) -> None:
-        counted = [c for c in claims if c.counted]
-        self.counted: tuple[Claim, ...] = tuple(sorted(counted, key=lambda c: (c.observed_at, c.index)))
-        self.by_verification: tuple[Claim, ...] = tuple(
-            sorted(counted, key=lambda c: (c.counted_at, c.counted_by, c.index))
-        )
-        self.awaiting = tuple(c for c in claims if not c.counted and not c.contested and not c.voided)
-        self.contested = tuple(c for c in claims if c.contested)
-        self.voided = tuple(c for c in claims if c.voided)
-        self.late_report = tuple(c for c in claims if c.late_report and not c.voided)
+        counted: list[Claim] = []
+        awaiting: list[Claim] = []
+        contested: list[Claim] = []
+        voided: list[Claim] = []
+        late: list[Claim] = []
+        for c in claims:  # one pass (claims are in index order, and so is each list)
+            if c.counted:
+                counted.append(c)
+            elif not c.contested and not c.voided:
+                awaiting.append(c)
+            if c.contested:
+                contested.append(c)
+            if c.voided:
+                voided.append(c)
+            elif c.late_report:
+                late.append(c)
+        self.counted: tuple[Claim, ...] = tuple(sorted(counted, key=_by_observation))
+        self.by_verification: tuple[Claim, ...] = tuple(sorted(counted, key=_by_counting))
+        self.awaiting = tuple(awaiting)
+        self.contested = tuple(contested)
+        self.voided = tuple(voided)
+        self.late_report = tuple(late)
         self.memo: dict[object, object] = {}
 
     def remember(self, key: object, compute: Callable[[], _T]) -> _T:
