@@ -9,6 +9,7 @@ Quick start::
     evaluator = Evaluator(agreement)                   # incremental, for a server
     rejection = evaluator.check(entry)                 # would it be refused?  (no change)
     evaluator.append(entry)                            # fold it in
+    evaluator.admit(entry)                             # a log's door: fold it only if accepted
     evaluator.status(as_of)                            # resolve without refolding
 
 Modules: `terms` (an agreement version indexed), `authorise` (who may say what), `claims`
