@@ -17,7 +17,7 @@ values as the nominal steps (`flows.Valuer`).  Pure; never raises.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from itertools import accumulate
@@ -26,11 +26,12 @@ from interlock.agreement.model import Agreement
 from interlock.analysis.defection import Outcome
 from interlock.analysis.flows import Valuer
 from interlock.analysis.run import Breach, Kept, Run, Tranche, TrancheId
-from interlock.analysis.schedule import Oracle, breaches_of, settle
+from interlock.analysis.schedule import Oracle, Schedule, breaches_of, round_limit, settle
 from interlock.analysis.shared import Shared, Tables, View, Work
 from interlock.analysis.values import Valuation
 
 Sums = tuple[dict[str, list[float]], dict[str, list[float]]]
+INF = float("inf")
 
 
 class Counterfactuals:
@@ -51,6 +52,9 @@ class Counterfactuals:
         self.oracle = oracle
         self.shared = Shared(agreement, work)
         self._owned: dict[str, tuple[tuple[int, ...], dict[str, tuple[int, ...]], dict[str, list[int]]]] = {}
+        self._history: list[Schedule] | None = None
+        self._view: View | None = None
+        self._needs: dict[str, dict[str, list[float]]] = {}
 
     @property
     def work(self) -> Work:
@@ -68,10 +72,46 @@ class Counterfactuals:
 
     def stop_after(self, party: str, own: Sequence[int], count: int) -> Outcome:
         """The same question when the kept steps are the first `count` of `own` (the party's
-        steps in event order): no set is built; each obligation keeps a prefix."""
+        steps in event order): no set is built; each obligation keeps a prefix.
+
+        The simulation does not replay the rounds in which it cannot differ from the plan
+        run without any stop: it starts from the last round of that reference run (same
+        memo, same frozen horizon) in which none of the withheld tranches had appeared yet,
+        with the rounds already spent counted — the very sequence a run from scratch takes."""
         nominal, where = self._own(party, tuple(own))
         counts = {oid: bisect_left(at, count) for oid, at in where.items()}
-        return self._simulate(party, Kept(nominal, counts))
+        history, needs = self._reference(party, nominal)
+        warm = len(history) - 1
+        for oid, need in needs.items():
+            warm = min(warm, bisect_right(need, counts.get(oid, 0)) - 1)
+        return self._simulate(party, Kept(nominal, counts), history[warm] if warm > 0 else None, warm)
+
+    def _reference(
+        self, party: str, nominal: Mapping[str, tuple[int, ...]],
+    ) -> tuple[list[Schedule], dict[str, list[float]]]:
+        """The reference run's round-by-round schedules, and per obligation of `party` how
+        many of its nominal tranches each round's schedule needs kept (a running maximum: the
+        first round that needs more than are kept is where a stop starts to differ)."""
+        if self._history is None:
+            view = self.shared.view(self.scenario)
+            history: list[Schedule] = []
+            settle(self.agreement, self.scenario, view.oracle, view.plan, history=history)
+            self._history, self._view = history, view
+        found = self._needs.get(party)
+        if found is None:
+            needs: dict[str, list[float]] = {}
+            for ob in self.obligations:
+                if ob.by != party:
+                    continue
+                position = {n: i for i, n in enumerate(nominal.get(ob.id, ()))}
+                top, need = 0.0, []
+                for schedule in self._history:
+                    for t in schedule.get(ob.id, ()):
+                        top = max(top, position[t.number] + 1 if t.number in position else INF)
+                    need.append(top)
+                needs[ob.id] = need
+            found = self._needs[party] = needs
+        return self._history, found
 
     def _own(self, party: str, own: tuple[int, ...]) -> tuple[dict[str, tuple[int, ...]], dict[str, list[int]]]:
         """Per obligation of `party`: its tranche numbers in event order, and the positions in
@@ -87,14 +127,18 @@ class Counterfactuals:
             found = self._owned[party] = (own, {o: tuple(n) for o, n in numbers.items()}, where)
         return found[1], found[2]
 
-    def _simulate(self, party: str, kept: frozenset[TrancheId] | Kept) -> Outcome:
+    def _simulate(
+        self, party: str, kept: frozenset[TrancheId] | Kept, warm: Schedule | None = None, spent: int = 0,
+    ) -> Outcome:
         scenario = replace(self.scenario, allowed={party: kept})
         if self.oracle is not None:
             fix = settle(self.agreement, scenario, self.oracle)
             view = None
         else:
-            view = self.shared.view(scenario)
-            fix = settle(self.agreement, scenario, view.oracle, view.plan)
+            view = self.shared.view(scenario, self._view if warm is not None else None)
+            start = (warm, self.scenario.horizon or self.scenario.start) if warm is not None else None
+            fix = settle(self.agreement, scenario, view.oracle, view.plan, start=start,
+                         max_rounds=round_limit(self.agreement) - spent)
         breaches = tuple(b for b in breaches_of(self.agreement, fix.ev) if b.obligation not in self.nominal_breaches)
         return self._outcome(fix.schedule, view, breaches)
 

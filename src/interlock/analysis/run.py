@@ -35,6 +35,14 @@ class Moment:
     prior: Moment | None = None
     deps: frozenset[TrancheId] = frozenset()
 
+    def __hash__(self) -> int:
+        """Hashed once: a moment's chain of priors can be as long as the plan."""
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self.at, self.depth, self.label, self.prior, self.deps))
+            object.__setattr__(self, "_hash", found)
+        return found
+
     def chain(self) -> list[Moment]:
         """This moment and its priors, oldest first."""
         out: list[Moment] = []

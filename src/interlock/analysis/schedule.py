@@ -11,9 +11,12 @@ and has no deliveries.
 
 Why a fixpoint: whether a stage opens depends on deliveries, and deliveries depend on stages
 opening.  Starting from "nothing delivered", the schedule is recomputed from the moments the
-previous schedule implies until it no longer changes.  Conditions on breaches can make a plan
-paradoxical (a stage that opens only if its own obligation fails); then the run is marked
-`settled=False` after `MAX_ROUNDS` and the last schedule is used.
+previous schedule implies until it no longer changes.  Each round settles at least one more
+link of the plan's chain of conditions, so a plan needs at most about one round per stage
+and obligation: `round_limit` allows `MAX_ROUNDS` plus two per stage and obligation.
+Conditions on breaches can make a plan paradoxical (a stage that opens only if its own
+obligation fails); then the run is marked `settled=False` after that many rounds and the
+last schedule is used.
 
 The condition rules are a seam: `Oracle` builds the evaluator from a schedule.  The default
 is the local `Evaluator`; `interlock.analysis.synthetic` checks the same run with the engine.
@@ -36,6 +39,7 @@ from interlock.analysis.moments import (
 from interlock.analysis.run import Breach, Moment, Run, Scenario, Tranche
 
 MAX_ROUNDS = 60
+"""Rounds allowed beyond the plan's own length (see `round_limit`)."""
 Schedule = dict[str, tuple[Tranche, ...]]
 Oracle = Callable[[Agreement, Scenario, Mapping[str, Sequence[Tranche]], datetime], Evaluator]
 Planner = Callable[[Evaluator, Obligation, set[str]], tuple[Tranche, ...]]
@@ -60,27 +64,37 @@ class Settled:
     rounds: int
 
 
+def round_limit(agreement: Agreement) -> int:
+    """Rounds a fixpoint may take: `MAX_ROUNDS` plus two per stage and obligation."""
+    return MAX_ROUNDS + 2 * (len(agreement.stages) + sum(1 for _ in agreement.obligations()))
+
+
 def settle(
     agreement: Agreement, scenario: Scenario, oracle: Oracle = local_oracle, planner: Planner | None = None,
-    *, start: Settled | None = None, max_rounds: int = MAX_ROUNDS,
+    *, start: tuple[Schedule, datetime] | None = None, max_rounds: int | None = None,
+    history: list[Schedule] | None = None,
 ) -> Settled:
-    """Iterate the schedule from "nothing delivered" (or from `start`'s schedule) until it no
-    longer changes, at most `max_rounds` times.  Once settled, the last round's evaluator
-    already reads the final schedule, so it is the one returned (no extra evaluation).  An
-    oracle with a `begin()` method is replaced by what it returns for the rounds of this
-    fixpoint (the engine's keeps what it folded in the previous round)."""
+    """Iterate the schedule from "nothing delivered" (or from `start`: a schedule and its
+    horizon) until it no
+    longer changes, at most `max_rounds` times (default `round_limit`).  Once settled, the
+    last round's evaluator already reads the final schedule, so it is the one returned (no
+    extra evaluation).  An oracle with a `begin()` method is replaced by what it returns for
+    the rounds of this fixpoint (the engine's keeps what it folded in the previous round).
+    `history`, when given, receives the schedule each round started from."""
     plan = planner or plan_obligation
     begin = getattr(oracle, "begin", None)
     if callable(begin):  # an oracle that keeps state across the rounds of one fixpoint
         oracle = begin()
-    schedule: Schedule = dict(start.schedule) if start is not None else {}
-    horizon = start.horizon if start is not None else scenario.horizon or scenario.start
+    schedule: Schedule = dict(start[0]) if start is not None else {}
+    horizon = start[1] if start is not None else scenario.horizon or scenario.start
     settled = False
     notes: set[str] = set()
     rounds = 0
     ev: Evaluator | None = None
-    for _ in range(max_rounds):
+    for _ in range(round_limit(agreement) if max_rounds is None else max_rounds):
         rounds += 1
+        if history is not None:
+            history.append(schedule)
         ev = oracle(agreement, scenario, schedule, horizon)
         notes = set()
         new = {ob.id: plan(ev, ob, notes) for _, ob in agreement.obligations()}
@@ -110,7 +124,7 @@ def simulate(
     if confirm and oracle is not local_oracle and planner is None:
         local = settle(agreement, scenario, local_oracle)
         if local.settled:
-            confirmed = settle(agreement, scenario, oracle, start=local, max_rounds=1)
+            confirmed = settle(agreement, scenario, oracle, start=(local.schedule, local.horizon), max_rounds=1)
             fix = confirmed if confirmed.settled else None
     if fix is None:
         fix = settle(agreement, scenario, oracle, planner)
@@ -305,6 +319,16 @@ def _plan_rate(ev: Evaluator, ob: Obligation, start: Moment, notes: set[str]) ->
 
 
 __all__ = [
-    "MAX_ROUNDS", "Oracle", "Planner", "Schedule", "Settled", "breaches_of", "local_oracle", "plan_from",
-    "plan_obligation", "settle", "simulate",
+    "MAX_ROUNDS",
+    "Oracle",
+    "Planner",
+    "Schedule",
+    "Settled",
+    "breaches_of",
+    "local_oracle",
+    "plan_from",
+    "plan_obligation",
+    "round_limit",
+    "settle",
+    "simulate",
 ]

@@ -174,20 +174,22 @@ class Shared:
         t = self._tables.get(id(tup))
         return t if t is not None and t.tranches is tup else None
 
-    def view(self, scenario: Scenario) -> View:
+    def view(self, scenario: Scenario, inherit: View | None = None) -> View:
+        """A view for one simulation; `inherit`: the view whose schedules it starts from (its
+        prefixes are known as such here too)."""
         self.work.simulations += 1
-        return View(self, scenario)
+        return View(self, scenario, inherit)
 
 
 class View:
     """One simulation's side of the memo: its prefixes, its filters, its oracle and planner."""
 
-    def __init__(self, shared: Shared, scenario: Scenario) -> None:
+    def __init__(self, shared: Shared, scenario: Scenario, inherit: View | None = None) -> None:
         self.shared = shared
         self.scenario = scenario
         self.work = shared.work
-        self._prefix: dict[tuple[int, int], Tranches] = {}
-        self._root: dict[int, tuple[Tranches, int, Tranches]] = {}
+        self._prefix: dict[tuple[int, int], Tranches] = dict(inherit._prefix) if inherit is not None else {}
+        self._root: dict[int, tuple[Tranches, int, Tranches]] = dict(inherit._root) if inherit is not None else {}
         self._tables: dict[int, Tables] = {}
         self._memo: dict[Hashable, Any] = {}
 
