@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from sqlalchemy import update
 
 from conftest import DATA
@@ -118,3 +119,35 @@ def test_verify_usage_and_input_errors(tmp_path: Path) -> None:
     empty = run("verify", "--db", f"sqlite:///{tmp_path / 'empty.db'}", cwd=tmp_path)
     assert empty.returncode == 1 and "unknown-log" in empty.stderr
     assert "Traceback" not in neither.stderr + both.stderr + memory.stderr + empty.stderr
+
+
+def test_verify_entries_without_agreement_is_a_usage_error(tmp_path: Path) -> None:
+    lonely = run("verify", "--entries", str(DATA / "northland" / "entries.jsonl"), cwd=tmp_path)
+    assert lonely.returncode == 2, lonely.stderr
+    assert "--agreement" in lonely.stderr and "--entries needs" in lonely.stderr
+    assert "unreadable-input" not in lonely.stderr and "Traceback" not in lonely.stderr
+
+
+NOT_A_DATABASE_COMMANDS = {
+    "verify": ["verify"],
+    "log list": ["log", "list"],
+    "mirror": ["mirror", "--server", "http://127.0.0.1:9", "--once"],
+    "serve": ["serve", "--log-key", "op.skey", "--port", "0"],
+}
+
+
+@pytest.mark.parametrize("command", sorted(NOT_A_DATABASE_COMMANDS))
+def test_a_file_that_is_not_a_database_is_refused_plainly(command: str, tmp_path: Path) -> None:
+    text = tmp_path / "notes.txt"
+    text.write_text("these are notes, not a database\n" * 200)
+    before = text.read_bytes()
+    if command == "serve":
+        assert run("log", "keygen", "--name", "log.txt", "--out", "op.skey", cwd=tmp_path).returncode == 0
+    url = f"sqlite:///{text}"
+    result = run(*NOT_A_DATABASE_COMMANDS[command], "--db", url, cwd=tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "error database-unavailable:" in result.stderr
+    assert f"{url} is not an interlock database (file is not a database)" in result.stderr
+    assert "Traceback" not in result.stderr and "sqlalchemy" not in result.stderr.lower()
+    assert text.read_bytes() == before
+    assert not (tmp_path / "notes.txt-wal").exists()

@@ -42,7 +42,8 @@ def _files_source(options: dict[str, Any]) -> Any:
     if options.get("entries") is None:
         return None
     if options.get("agreement") is None:
-        raise InputFileError("--entries needs --agreement FILE (the agreement the log is for)")
+        raise typer.BadParameter("--entries needs --agreement FILE (the agreement the log is for)",
+                                 param_hint="'--agreement'")
     from interlock.store.sources import FilesSource
 
     head = read_text(options["head"]) if options.get("head") else None

@@ -25,7 +25,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError
 
 from interlock.errors import DatabaseUnavailableError, DatabaseUrlError
 
@@ -142,8 +142,22 @@ def open_database(url: str, *, pool_size: int = 5) -> Engine:
     engine = create_database_engine(url, pool_size=pool_size)
     try:
         migrate(engine)
-    except OperationalError as exc:
+    except DatabaseError as exc:
         engine.dispose()
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
-        raise DatabaseUnavailableError(f"cannot open {engine.url.render_as_string()}: {reason}") from None
+        raise DatabaseUnavailableError(database_error_message(url, exc)) from None
     return engine
+
+
+def database_error_message(url: str, exc: DatabaseError) -> str:
+    """A person's sentence for a driver error met while opening `url`.
+
+    The URL is shown without its password.  `OperationalError` (cannot connect, locked, no
+    such directory) → "cannot open URL: reason";
+    any other `DatabaseError` (SQLite's "file is not a database", raised by the first PRAGMA)
+    → "URL is not an interlock database (reason)".
+    """
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    url = make_url(url).render_as_string(hide_password=True)
+    if isinstance(exc, OperationalError):
+        return f"cannot open {url}: {reason}"
+    return f"{url} is not an interlock database ({reason})"

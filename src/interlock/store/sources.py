@@ -13,12 +13,12 @@ from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Engine, func, inspect, select
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DatabaseError
 
 from interlock.errors import DatabaseUnavailableError, EntriesFileError, UnknownLogError
 from interlock.statements import parse_entries
 from interlock.store.audit import CheckpointRecord, EntryRecord
-from interlock.store.database import create_database_engine
+from interlock.store.database import create_database_engine, database_error_message
 from interlock.store.schema import checkpoints, cosignatures, entries, logs, nodes
 from interlock.timeutil import format_timestamp
 
@@ -35,8 +35,9 @@ class DatabaseSource:
                 raise UnknownLogError(f"{url} holds no interlock logs")
             with self.engine.connect() as conn:
                 ids = [r[0] for r in conn.execute(select(logs.c.id).order_by(logs.c.id))]
-        except OperationalError as exc:
-            raise DatabaseUnavailableError(f"cannot read {url}: {str(exc.orig).strip()}") from None
+        except DatabaseError as exc:
+            self.engine.dispose()
+            raise DatabaseUnavailableError(database_error_message(url, exc)) from None
         if log_id is None:
             if len(ids) != 1:
                 raise UnknownLogError(
