@@ -15,8 +15,9 @@ import sys
 from pathlib import Path
 
 HERE = Path(__file__).parent
-BENCHMARKS = ("engine.py", "log.py", "server.py")
-QUICK = {"engine.py": ["--entries", "20000", "--obligations", "100"], "log.py": ["--quick"], "server.py": ["--quick"]}
+BENCHMARKS = ("engine.py", "log.py", "server.py", "analysis.py")
+QUICK = {"engine.py": ["--entries", "20000", "--obligations", "100"], "log.py": ["--quick"], "server.py": ["--quick"],
+         "analysis.py": ["--quick"]}
 
 
 def main() -> int:

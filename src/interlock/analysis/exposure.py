@@ -143,6 +143,41 @@ def _pos(x: float) -> float:
     return x if x > EPS else 0.0
 
 
+def peak_exposures(steps: Sequence[Step], parties: Sequence[str]) -> dict[str, float]:
+    """max over `curves(steps, parties)[p]` of the exposure, for each party (0 when none):
+    the same sums in the same order, without building the curves (for searches that score
+    many candidates)."""
+    events: list[tuple[datetime, int, int, int, Step]] = []
+    for s in steps:
+        events.append((s.at, s.depth, 0, s.index, s))
+        if s.verified_at is not None:
+            events.append((s.verified_at, s.depth, 1, s.index, s))
+    events.sort(key=lambda e: e[:4])
+    handed = dict.fromkeys(parties, 0.0)
+    received = dict.fromkeys(parties, 0.0)
+    secured = dict.fromkeys(parties, 0.0)
+    top = dict.fromkeys(parties, 0.0)
+    for k, (at, depth, what, _, s) in enumerate(events):
+        if what == 1:
+            for p, v in s.receives.items():
+                if p in received:
+                    received[p] += v
+                    if s.kind == "release":
+                        secured[p] -= v
+        else:
+            if s.kind == "deposit":
+                for p, v in s.earmarked.items():
+                    if p in secured:
+                        secured[p] += v
+            if s.sender in handed and s.kind in ("handover", "release"):
+                handed[s.sender] += s.cost
+        if k + 1 == len(events) or events[k + 1][:2] != (at, depth):  # the end of a group
+            for p in parties:
+                e = _pos(handed[p] - received[p] - max(0.0, secured[p]))
+                top[p] = max(top[p], e)
+    return top
+
+
 def integral(curve: Sequence[Point], gross: bool = False) -> float:
     """Σ value × days between consecutive points (nothing after the last)."""
     total = 0.0

@@ -171,6 +171,11 @@ class Evaluator:
         """Anything the run's reader should know about how moments were found."""
         self._obs = {ob.id: ob for _, ob in agreement.obligations()}
         self._stage_of = {ob.id: st.id for st, ob in agreement.obligations()}
+        self._suspenders: dict[str, list[str]] = {}
+        """Obligation → those whose breach suspends it, in file order."""
+        for ob in self._obs.values():
+            for target in ob.on_breach.suspend if ob.on_breach is not None else ():
+                self._suspenders.setdefault(target, []).append(ob.id)
 
     # --- memo with cycle guard ----------------------------------------------------------
 
@@ -340,12 +345,7 @@ class Evaluator:
         """When `oid` became suspended by another obligation's breach (`on_breach.suspend`)."""
 
         def compute() -> Moment | None:
-            hits = [
-                b for b in (
-                    self.breached(o.id) for o in self._obs.values()
-                    if o.on_breach is not None and oid in o.on_breach.suspend
-                ) if b is not None
-            ]
+            hits = [b for b in (self.breached(o) for o in self._suspenders.get(oid, ())) if b is not None]
             return min(hits, key=lambda m: (m.at, m.depth)) if hits else None
 
         return self._cached("suspended", oid, compute)

@@ -146,6 +146,8 @@ class Run:
     settled: bool
     """False when the schedule did not reach a fixpoint (paradoxical breach conditions)."""
     notes: tuple[str, ...] = ()
+    rounds: int = 0
+    """Rounds of the fixpoint that found the run (the local rules', when the engine confirmed it)."""
 
     def of(self, obligation: str) -> list[Tranche]:
         return [t for t in self.tranches if t.obligation == obligation]

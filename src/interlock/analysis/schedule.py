@@ -115,19 +115,26 @@ def simulate(
     """The run of `agreement` under `scenario`.  Pure; never raises for a valid agreement.
 
     With an oracle other than the local rules (the engine), the fixpoint is first found by
-    the local rules and the oracle *confirms* it: one round with the oracle on that schedule
-    must give it back unchanged.  If it does not (the two disagree, or the local run did not
-    settle), the fixpoint is found again round by round with the oracle alone, as it is
-    with `confirm=False`.  Either way the run is a fixpoint of the oracle's rules.
+    the local rules (planned through `interlock.analysis.shared`'s memo) and the oracle
+    *confirms* it: one round with the oracle on that schedule must give it back unchanged.
+    If it does not (the two disagree, or the local run did not settle), the fixpoint is
+    found again round by round with the oracle alone, as it is with `confirm=False`.
+    Either way the run is a fixpoint of the oracle's rules.
     """
     fix: Settled | None = None
+    rounds = 0
     if confirm and oracle is not local_oracle and planner is None:
-        local = settle(agreement, scenario, local_oracle)
+        from interlock.analysis.shared import Shared  # builds on this module
+
+        view = Shared(agreement).view(scenario)  # the local rules, planning only what changed
+        local = settle(agreement, scenario, view.oracle, view.plan)
+        rounds = local.rounds
         if local.settled:
             confirmed = settle(agreement, scenario, oracle, start=(local.schedule, local.horizon), max_rounds=1)
             fix = confirmed if confirmed.settled else None
     if fix is None:
         fix = settle(agreement, scenario, oracle, planner)
+    rounds += fix.rounds
     schedule, horizon, ev, settled = fix.schedule, fix.horizon, fix.ev, fix.settled
     notes = set(fix.notes)
     order = {ob.id: i for i, (_, ob) in enumerate(agreement.obligations())}
@@ -148,7 +155,7 @@ def simulate(
         notes.add("the schedule did not settle: conditions on breaches contradict each other")
     return Run(
         scenario, ev.adopted, tuple(tranches), opened, complete, breaches, suspended,
-        horizon, settled, tuple(sorted(notes)),
+        horizon, settled, tuple(sorted(notes)), rounds,
     )
 
 

@@ -29,7 +29,8 @@ from typing import Literal
 
 from interlock.agreement.model import After, AfterEach, Agreement, AllOf, AnyOf, At, Condition
 from interlock.analysis.run import Scenario
-from interlock.analysis.schedule import local_oracle, settle
+from interlock.analysis.schedule import settle
+from interlock.analysis.shared import Shared
 from interlock.analysis.values import Valuation
 from interlock.timeutil import format_timestamp, parse_timestamp
 
@@ -120,7 +121,8 @@ def _lateness(
     for mode in ("optimistic", "deadline"):
         scenario = Scenario(start=start, mode=mode, lags=dict(valuation.lags), default_lag=valuation.default_lag,
                             horizon=start + valuation.horizon if valuation.horizon is not None else None)
-        fix = settle(agreement, scenario, local_oracle)
+        view = Shared(agreement).view(scenario)
+        fix = settle(agreement, scenario, view.oracle, view.plan)
         for oid in bound:
             due = fix.ev.due(oid)
             if due is None:

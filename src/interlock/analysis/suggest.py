@@ -16,8 +16,9 @@ Four kinds of proposal, each evaluated with the full exposure metrics:
   `EXHAUSTIVE_LIMIT` of them; above that a beam search (width `beam`) scores prefixes.
 
 The search is bounded by explicit arguments, never by a clock: `beam` (the beam's width)
-and `budget` (how many steps it may score in all: evaluating a candidate costs as many as
-the candidate has steps, listing orders one per placement tried).  The cheap proposals
+and `budget` (units of work in all: evaluating a candidate costs as many as the candidate
+has steps, a split's simulation `ROUND_COST` per obligation and round of the nominal run's
+fixpoint, listing orders one per placement tried).  The cheap proposals
 come first, the reorders last with what is left; whatever the budget cut short is named in
 `Search.cut_short`, so the output can say so.  The same arguments give the same answer.
 
@@ -46,8 +47,11 @@ from interlock.analysis.steps import Step, total_cost
 
 EXHAUSTIVE_LIMIT = 2000
 BEAM = 8
-BUDGET = 3_000_000
-"""Steps scored at most by one search (a few seconds; the worked cases use under a tenth)."""
+BUDGET = 1_000_000
+"""Units of work one search may spend: about a step scored each (2–3 s on a 2-vCPU VM; the
+worked cases use under a quarter)."""
+ROUND_COST = 10
+"""Units one round of the fixpoint costs per obligation (a split simulates the plan again)."""
 KEEP = 10
 Kind = Literal["reorder", "split", "escrow", "swap"]
 
@@ -93,13 +97,8 @@ class Suggestion:
 
 def peaks(steps: Sequence[Step], parties: Sequence[str]) -> dict[str, float]:
     """Each side's maximum exposure in % of its own total (0 when it hands over nothing)."""
-    out = {}
-    curves = exposure.curves(steps, parties)
-    for p in parties:
-        total = total_cost(steps, p)
-        top = max((pt.exposure for pt in curves[p]), default=0.0)
-        out[p] = pct(top, total) or 0.0
-    return out
+    top = exposure.peak_exposures(steps, parties)
+    return {p: pct(top[p], total_cost(steps, p)) or 0.0 for p in parties}
 
 
 def _improves(base: Mapping[str, float], new: Mapping[str, float]) -> tuple[bool, bool]:
@@ -305,7 +304,8 @@ def _with_tranches(agreement: Agreement, oid: str, count: int) -> Agreement:
 
 def splits(a: Analysis, search: Search | None = None) -> Iterator[tuple[str, list[Step]]]:
     search = search if search is not None else Search()
-    for _, ob in a.plan.obligations():
+    obligations = [ob for _, ob in a.plan.obligations()]
+    for ob in obligations:
         q = ob.quantity
         if ob.kind != "deliver" or q is None or q.per or q.amount is None:
             continue
@@ -314,7 +314,8 @@ def splits(a: Analysis, search: Search | None = None) -> Iterator[tuple[str, lis
             count = now * factor
             if q.amount < count:
                 break
-            if not search.afford(len(a.steps) * factor, "split"):  # a simulation, at least as many steps
+            cost = ROUND_COST * max(1, a.run.rounds) * len(obligations) + 2 * len(a.steps) * factor
+            if not search.afford(cost, "split"):  # a simulation of the variant, then its steps
                 return
             variant = _with_tranches(a.plan, ob.id, count)
             run = simulate(variant, a.run.scenario, a.oracle)

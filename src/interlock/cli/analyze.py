@@ -182,7 +182,7 @@ def _print_compare(rows: dict[str, Any]) -> None:
 
 def _print_suggestions(data: list[dict[str, Any]], search: dict[str, Any]) -> None:
     if search["cut_short"]:
-        console.print(f"suggest: the search stopped at its budget ({search['budget']:,} steps scored) before "
+        console.print(f"suggest: the search stopped at its budget ({search['budget']:,} units) before "
                       f"trying every {' or '.join(search['cut_short'])}; raise --suggest-budget to look further")
     if not data:
         console.print("suggest: no change found that lowers one side's maximum exposure without raising the other's")
@@ -213,7 +213,7 @@ def analyze(
         "--assume-monitor", help="What-if: a monitor verifies every obligation nobody can verify.")] = False,
     beam: Annotated[int, typer.Option("--beam", min=1, help="--suggest: width of the beam search.")] = BEAM,
     budget: Annotated[int, typer.Option(
-        "--suggest-budget", min=0, help="--suggest: steps the search may score in all (bounds its time).")] = BUDGET,
+        "--suggest-budget", min=0, help="--suggest: units of work in all, about a step scored each.")] = BUDGET,
 ) -> None:
     """Who is exposed when, where the plan deadlocks, and a better order (a simulation)."""
     request = Request(plan, values, schedule, other, want_suggestions, fmt, out, start, assume_monitor, beam, budget)
