@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -23,10 +23,13 @@ from interlock.agreement import load_agreement
 from interlock.engine import evaluate
 from interlock.engine.explain import explain
 from interlock.engine.terms import Terms
+from interlock.server.app import create_app
 from interlock.server.dashboard import router
 from interlock.server.dashboard.adapter import status_json
 from interlock.server.dashboard.source import MemorySource
+from interlock.server.settings import ServerSettings
 from interlock.statements import parse_entries
+from serverkit import AGREEMENT, AGREEMENT_ID, log_skey, operator_key, register_headers
 
 AID = "northland-southland-2026"
 TEXT = (DATA / "northland" / "entries.jsonl").read_text()
@@ -249,3 +252,39 @@ def test_a_log_without_entries_renders_every_page() -> None:
         overview = c.get(f"/agreements/{AID}").text
         assert "Not yet adopted: 0 of 3 signers; waiting for North, South, East" in overview
         assert "The log is empty: no checkpoint yet." in c.get(f"/agreements/{AID}/log").text
+
+
+@pytest.fixture(scope="module")
+def server_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """The whole server (API and dashboard) over a real SQLite store, on the real clock."""
+    db = tmp_path_factory.mktemp("as-of") / "log.db"
+    app = create_app(f"sqlite:///{db}", log_skey(), settings=ServerSettings(operator_keys=(operator_key(),)))
+    with TestClient(app) as c:
+        assert c.post("/v1/agreements", content=AGREEMENT, headers=register_headers()).status_code == 201
+        yield c
+
+
+# The bounds: 2000-01-01T00:00:00Z … now + 5 × 366 days (1830); "+N" is N days from now.
+@pytest.mark.parametrize(("as_of", "accepted"), [
+    ("9999-12-31T23:59:59Z", False),
+    ("+1840", False),
+    ("1999-12-31T23:59:59Z", False),
+    ("+1820", True),
+    ("2026-03-05T12:00:00Z", True),
+    ("2000-01-01T00:00:00Z", True),
+])
+def test_as_of_has_the_same_bounds_in_the_api_and_the_dashboard(
+    server_client: TestClient, as_of: str, accepted: bool
+) -> None:
+    if as_of.startswith("+"):
+        as_of = (datetime.now(UTC) + timedelta(days=int(as_of))).strftime("%Y-%m-%dT%H:%M:%SZ")
+    api = server_client.get(f"/v1/agreements/{AGREEMENT_ID}/status", params={"as_of": as_of})
+    page = server_client.get(f"/agreements/{AGREEMENT_ID}", params={"as_of": as_of})
+    assert api.status_code == (200 if accepted else 400), api.text
+    assert page.status_code == (200 if accepted else 400)
+    assert page.headers["content-type"].startswith("text/html")
+    if not accepted:
+        assert api.json()["code"] == "bad-parameter"
+        assert "is not a time this page can show" in page.text
+        assert "as_of must lie between 2000-01-01T00:00:00Z and five years from now" in page.text
+        assert "Traceback" not in page.text

@@ -13,7 +13,7 @@ annotations at runtime, and some refer to the settings the router is built with.
 import asyncio
 import base64
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -24,7 +24,6 @@ from interlock.agreement import Agreement
 from interlock.checkpoint import log_origin
 from interlock.errors import (
     BadParameterError,
-    InterlockError,
     KeyRateLimitedError,
     ReadOnlyServerError,
     StatementRefusedError,
@@ -33,14 +32,14 @@ from interlock.errors import (
     UnsupportedMediaTypeError,
 )
 from interlock.store import Ack, Log, Refusal, StoredCheckpoint
-from interlock.timeutil import format_timestamp, parse_timestamp
+from interlock.timeutil import format_timestamp
 from interlock.tlog import leaf_hash
 
 from . import schemas
 from .admission import admit_envelope, check_content_type, read_limited
 from .errors import error_responses, reject_unknown_query
 from .operator import check_authorization
-from .reads import status_of
+from .reads import parse_as_of, status_of
 from .settings import ServerSettings
 
 AGREEMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -49,9 +48,6 @@ AgreementId = Annotated[str, Path(pattern=AGREEMENT_ID, description="The agreeme
 AGREEMENT_TYPES = (
     "application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "application/json", "text/plain",
 )
-#: How far ahead `?as_of=` may look, and the earliest it may name (the engine walks periods up to it).
-MAX_AS_OF_AHEAD = timedelta(days=5 * 366)
-MIN_AS_OF = datetime(2000, 1, 1, tzinfo=UTC)
 ENGINE_STATUS = {
     # 400: the envelope or the statement is malformed
     "bad-envelope": 400, "bad-statement": 400,
@@ -90,15 +86,7 @@ def _as_of(request: Request, agreement: Agreement, text: str | None) -> datetime
     now = _now(request)
     if text is None:
         return now
-    try:
-        moment = parse_timestamp(text, agreement.timezone)
-    except InterlockError as err:
-        raise BadParameterError(f"as_of: {err.message}") from None
-    if not MIN_AS_OF <= moment <= now + MAX_AS_OF_AHEAD:
-        raise BadParameterError(
-            f"as_of must lie between {format_timestamp(MIN_AS_OF)} and five years from now"
-        )
-    return moment
+    return parse_as_of(text, agreement.timezone, now)
 
 
 def _b64(data: bytes) -> str:

@@ -14,16 +14,35 @@ import asyncio
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Hashable
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from interlock.engine import Status, evaluate
-from interlock.errors import BadParameterError
+from interlock.errors import BadParameterError, InterlockError
 from interlock.statements import Entry
 from interlock.store import Log, StoredCheckpoint
+from interlock.timeutil import format_timestamp, parse_timestamp
 
 PAGE = 2000
 T = TypeVar("T")
+#: How far ahead `?as_of=` may look, and the earliest it may name (the engine walks periods up to it).
+MAX_AS_OF_AHEAD = timedelta(days=5 * 366)
+MIN_AS_OF = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def parse_as_of(text: str, timezone: str, now: datetime) -> datetime:
+    """`?as_of=` → an aware UTC moment in [MIN_AS_OF, now + MAX_AS_OF_AHEAD].
+
+    The one reading of `as_of` for the API and the dashboard (a time without an offset is read
+    in `timezone`).  Raises `BadParameterError` for text that is not a time or lies out of bounds.
+    """
+    try:
+        moment = parse_timestamp(text, timezone)
+    except InterlockError as err:
+        raise BadParameterError(f"as_of: {err.message}") from None
+    if not MIN_AS_OF <= moment <= now + MAX_AS_OF_AHEAD:
+        raise BadParameterError(f"as_of must lie between {format_timestamp(MIN_AS_OF)} and five years from now")
+    return moment
 
 
 def prefix(log: Log, size: int, until: datetime | None = None) -> list[Entry]:

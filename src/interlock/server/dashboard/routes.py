@@ -22,7 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
-from interlock.errors import InterlockError
+from interlock.errors import BadParameterError, InterlockError
 from interlock.server.dashboard import humanize
 from interlock.server.dashboard.facts import StatusFacts, read_status
 from interlock.server.dashboard.incidents import build_incidents
@@ -32,6 +32,7 @@ from interlock.server.dashboard.obligation import build_obligation
 from interlock.server.dashboard.overview import build_overview, party_name
 from interlock.server.dashboard.records import EntryView, filter_entries, read_entries
 from interlock.server.dashboard.source import DashboardSource, sources_of
+from interlock.server.reads import parse_as_of
 from interlock.timeutil import parse_timestamp
 
 HERE = Path(__file__).parent
@@ -90,9 +91,10 @@ def _as_of(request: Request, now: datetime) -> tuple[datetime, bool, str | None]
     if not text:
         return now, False, None
     try:
-        moment = parse_timestamp(text, "UTC")
-    except InterlockError:
-        raise PageError(400, "Not a time", f"{text!r} is not a time; use a form like 2026-03-05T12:00.") from None
+        moment = parse_as_of(text, "UTC", now)  # the API's reading and bounds
+    except BadParameterError as err:
+        raise PageError(400, "Not a time", f"{text!r} is not a time this page can show ({err.message}); "
+                        "use a form like 2026-03-05T12:00.") from None
     if moment >= now:
         return now, False, "That moment has not happened yet; showing the agreement as it stands now."
     return moment, True, None
