@@ -43,6 +43,12 @@ class Moment:
             object.__setattr__(self, "_hash", found)
         return found
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the cached hash (string hashes differ between processes)."""
+        state = dict(self.__dict__)
+        state.pop("_hash", None)
+        return state
+
     def chain(self) -> list[Moment]:
         """This moment and its priors, oldest first."""
         out: list[Moment] = []
