@@ -12,9 +12,13 @@ says so, and it is not among the mutations.
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 from collections.abc import Callable
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -34,6 +38,7 @@ WITNESS_SKEY = new_signer_key("witness.test", seed=b"\x03" * 32)[0]
 WITNESS = cosigner_vkey(WITNESS_SKEY)
 TABLES = (entries, nodes, checkpoints, cosignatures)
 BATCHES = (3, 1, 4, 2, 8, 1, 7)  # 26 entries
+INTERLOCK = str(Path(sys.executable).parent / "interlock")
 
 
 def build(store: Store) -> Any:
@@ -381,3 +386,46 @@ def test_a_log_that_grows_during_the_audit_verifies(db_url: str, store: Store) -
     assert appended, "the log did not grow during the audit"
     assert [r.problems for r in reports] == [[], [], []]
     assert reports[-1].size >= 203
+
+
+def test_interlock_verify_detects_mutations(tmp_path: Path) -> None:
+    """The same mutations through the command a person runs (`interlock verify --db`, a real
+    process, SQLite): a random eight of them, each must exit 1 naming what the audit names
+    first (the bad entry, or the checkpoint/key that is wrong); the restored log exits 0."""
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    store = Store.open(url)
+    try:
+        log = build(store)
+        with store.engine.begin() as conn:
+            saved = snapshot(conn, log.id)
+
+        def verify() -> subprocess.CompletedProcess[str]:
+            return subprocess.run(
+                [INTERLOCK, "verify", "--db", url, "--log", log.id, "--log-key", log.info.public_key,
+                 "--witness-key", WITNESS, "--min-cosignatures", "1", "--workers", "1"],
+                capture_output=True, text=True, timeout=60, check=False, cwd=tmp_path,
+                env={**os.environ, "COLUMNS": "80"},
+            )
+
+        clean = verify()
+        assert clean.returncode == 0, clean.stderr
+        assert "26 entries" in clean.stdout and "8 checkpoints" in clean.stdout
+        rng = random.Random(20260420)
+        for mutation in rng.sample(MUTATIONS, 8):
+            with store.engine.begin() as conn:
+                mutation(conn, log.id, rng)
+            first = check(url, log).first_problem()
+            assert first is not None, mutation.__name__
+            result = verify()
+            assert result.returncode == 1, (mutation.__name__, result.stdout, result.stderr)
+            assert "error log-unverified:" in result.stderr, mutation.__name__
+            assert f"log {log.id} in " in result.stderr and str(first) in result.stderr, (mutation.__name__,
+                                                                                            result.stderr)
+            if first.index is not None:
+                assert f"entry {first.index}: " in result.stderr
+            assert "Traceback" not in result.stderr and "verified" not in result.stdout
+            with store.engine.begin() as conn:
+                restore(conn, log.id, saved)
+        assert verify().returncode == 0
+    finally:
+        store.close()
