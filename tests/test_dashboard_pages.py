@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import DATA
+from engine_world import when
 from interlock.agreement import load_agreement
 from interlock.engine import evaluate
 from interlock.engine.explain import explain
@@ -28,8 +29,9 @@ from interlock.server.dashboard import router
 from interlock.server.dashboard.adapter import status_json
 from interlock.server.dashboard.source import MemorySource
 from interlock.server.settings import ServerSettings
-from interlock.statements import parse_entries
+from interlock.statements import dump_entries, parse_entries
 from serverkit import AGREEMENT, AGREEMENT_ID, log_skey, operator_key, register_headers
+from test_engine_properties import build_log, final_time, rename
 
 AID = "northland-southland-2026"
 TEXT = (DATA / "northland" / "entries.jsonl").read_text()
@@ -288,3 +290,42 @@ def test_as_of_has_the_same_bounds_in_the_api_and_the_dashboard(
         assert "is not a time this page can show" in page.text
         assert "as_of must lie between 2000-01-01T00:00:00Z and five years from now" in page.text
         assert "Traceback" not in page.text
+
+
+def _symmetric_overview(mirror: bool) -> tuple[Any, str]:
+    """The overview of tests/test_engine_properties.py's symmetric agreement (sides a and b) two
+    days after its adoptions; `mirror` swaps a and b everywhere, statements too (its helper)."""
+    world = build_log([], ["a", "b", "g"], signed=True, mirror=mirror)
+    lines = [json.loads(x) for x in dump_entries(world.entries).splitlines() if x]
+
+    def status(at: datetime) -> dict[str, Any]:
+        return status_json(evaluate(world.agreement, [e for e in world.entries if e.integrated_at <= at], at))
+
+    app = FastAPI()
+    app.state.dashboard_sources = {"symmetric": MemorySource(world.agreement, lines, status)}
+    app.state.clock = lambda: when(final_time(world))
+    app.include_router(router)
+    with TestClient(app) as c:
+        page = c.get("/agreements/symmetric")
+    assert page.status_code == 200
+    return world.agreement, page.text
+
+
+def test_the_overview_mirrors_when_the_sides_are_swapped() -> None:
+    agreement, html = _symmetric_overview(False)
+    swapped, mirror_html = _symmetric_overview(True)
+    # the same structure, the same classes (so colours) in the same places
+    assert re.findall(r'<(\w+)[^>]*class="([^"]*)"', html) == re.findall(r'<(\w+)[^>]*class="([^"]*)"', mirror_html)
+    # each obligation's state is its counterpart's; both sides' cards are there
+    obligations = states(html, "obligation")
+    assert {f"{s}-{k}" for s in "ab" for k in ("give", "calm", "act")} <= set(obligations)
+    assert states(mirror_html, "obligation") == rename(obligations)
+    assert states(mirror_html, "stage") == states(html, "stage")
+    # the party columns in each agreement's own order (a, b … and b, a … once swapped)
+    # (a party without a name is shown by its id, capitalised)
+    names = [n.lower() for n in re.findall(r'class="party-name"[^>]*>\s*([^<]+?)\s*<', html)]
+    mirror_names = [n.lower() for n in re.findall(r'class="party-name"[^>]*>\s*([^<]+?)\s*<', mirror_html)]
+    assert [p.id for p in agreement.parties] == ["a", "b", "g", "m1", "m2", "m3"]
+    assert [p.id for p in swapped.parties] == ["b", "a", "g", "m1", "m2", "m3"]
+    assert names[:2] == ["a", "b"] and mirror_names[:2] == ["b", "a"]
+    assert mirror_names == [rename(n) for n in names]
