@@ -25,6 +25,7 @@ from interlock.agreement.yamlsource import load_yaml_bytes
 from interlock.analysis import analyse, parse_values
 from interlock.analysis.pipeline import Analysis, scenario_for
 from interlock.analysis.report import defection_json
+from interlock.analysis.run import Mode
 from interlock.analysis.schedule import local_oracle, simulate
 from interlock.analysis.shared import Work
 from interlock.analysis.synthetic import EngineEvaluator, EngineOracle, engine_oracle
@@ -79,8 +80,8 @@ def test_three_steps_with_values_and_penalties() -> None:
     data = load_yaml_bytes((HERE / "three-steps.values.yaml").read_bytes()).data
     for mode in ("optimistic", "deadline"):
         valuation = parse_values({**data, "penalties": {"a": 40}}, agreement)
-        fast = analyse(agreement, valuation, mode, oracle=local_oracle)  # type: ignore[arg-type]
-        slow = analyse(agreement, valuation, mode, oracle=local_oracle,  # type: ignore[arg-type]
+        fast = analyse(agreement, valuation, mode, oracle=local_oracle)
+        slow = analyse(agreement, valuation, mode, oracle=local_oracle,
                        counterfactual_oracle=engine_oracle)
         assert defection_of(fast) == defection_of(slow)
     # docs/analysis.md: A's temptation after step 0 is 30 (saves its answer, forgoes nothing).
@@ -93,7 +94,7 @@ def test_three_steps_with_values_and_penalties() -> None:
 def test_shared_counterfactuals_equal_plain_ones_on_random_plans(data: st.DataObject) -> None:
     doc = data.draw(plans())
     vals = data.draw(valuations(doc))
-    mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
+    mode: Mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
     agreement, valuation = parse_document(doc), _valuation(doc, vals)
     fast = analyse(agreement, valuation, mode, oracle=local_oracle)
     slow = analyse(agreement, valuation, mode, oracle=local_oracle, counterfactual_oracle=local_oracle)
@@ -105,7 +106,7 @@ def test_shared_counterfactuals_equal_plain_ones_on_random_plans(data: st.DataOb
 def test_confirmed_nominal_run_is_the_engines_own_fixpoint(data: st.DataObject) -> None:
     doc = data.draw(plans())
     agreement = parse_document(doc)
-    mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
+    mode: Mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
     scenario = scenario_for(agreement, EQUAL, mode)
     confirmed = simulate(agreement, scenario, EngineOracle())
     rounds = simulate(agreement, scenario, EngineOracle(), confirm=False)  # incremental folding

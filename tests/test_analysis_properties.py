@@ -22,6 +22,7 @@ from interlock.agreement import parse_document
 from interlock.analysis import defection, exposure
 from interlock.analysis.pipeline import analyse, scenario_for
 from interlock.analysis.report import to_json
+from interlock.analysis.run import Mode
 from interlock.analysis.schedule import local_oracle, simulate
 from interlock.analysis.steps import Step
 from interlock.analysis.synthetic import engine_oracle
@@ -187,7 +188,7 @@ def _valuation(doc: dict[str, Any], data: dict[str, Any]) -> Valuation:
 def test_swapping_names_mirrors_every_plan_metric(data: st.DataObject) -> None:
     doc = data.draw(plans())
     vals = data.draw(valuations(doc))
-    mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
+    mode: Mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
     one = to_json(analyse(parse_document(doc), _valuation(doc, vals), mode, oracle=local_oracle))
     two = to_json(analyse(parse_document(swap_doc(doc)), _valuation(swap_doc(doc), swap_doc(vals)), mode,
                           oracle=local_oracle))
@@ -201,7 +202,7 @@ def test_swapping_names_mirrors_every_plan_metric(data: st.DataObject) -> None:
 def test_splitting_tranches_never_raises_maximum_exposure(data: st.DataObject) -> None:
     doc = data.draw(plans(with_rate=False, with_escrow=False))
     vals = data.draw(valuations(doc))
-    mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
+    mode: Mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
     factor = data.draw(st.integers(2, 3))
     finer = json.loads(json.dumps(doc))
     give = next(ob for stage in finer["stages"] for ob in stage["obligations"] if ob["id"] == "give")
@@ -221,7 +222,7 @@ def test_splitting_tranches_never_raises_maximum_exposure(data: st.DataObject) -
 def test_local_rules_and_engine_give_the_same_run(data: st.DataObject) -> None:
     doc = data.draw(plans())
     agreement = parse_document(doc)
-    mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
+    mode: Mode = data.draw(st.sampled_from(["optimistic", "deadline"]))
     lag = timedelta(hours=data.draw(st.integers(0, 12)))
     scenario = dataclasses.replace(scenario_for(agreement, EQUAL, mode), default_lag=lag)
     local = simulate(agreement, scenario, local_oracle)

@@ -39,7 +39,7 @@ def test_a_plan_with_fixed_deadlines_only_starts_when_it_must() -> None:
     assert start.at == datetime(2026, 3, 16, 12, tzinfo=UTC)
     assert start.source == "plan" and "talks-north is due at 2026-03-19T12:00:00Z" in start.reason
     for mode in ("optimistic", "deadline"):
-        r = analyse(plan(NORTHLAND), mode=mode, oracle=local_oracle, assume_monitor=True)  # type: ignore[arg-type]
+        r = analyse(plan(NORTHLAND), mode=mode, oracle=local_oracle, assume_monitor=True)
         assert r.run.adopted.at == start.at
         assert r.run.breaches == ()  # nothing is late by construction
         assert r.structure.span.days < 60  # not 26 years
