@@ -11,6 +11,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from interlock.errors import InputFileError, InterlockError
 
@@ -26,7 +27,7 @@ err_console = Console(stderr=True, highlight=False)
 
 
 def report_error(err: InterlockError) -> None:
-    err_console.print(f"[bold red]error[/] {err.code}: {err.message}", markup=True, soft_wrap=True)
+    err_console.print(f"[bold red]error[/] {escape(err.code)}: {escape(err.message)}", markup=True, soft_wrap=True)
 
 
 def read_input(path: Path, *, limit: int = 64 * 1024 * 1024) -> bytes:
