@@ -1,7 +1,7 @@
 """One sequencing analysis in a separate process, bounded in time and in number.
 
 The analysis of a plan can take long — its cost grows steeply with the number of tranches
-(a ten-line draft with 500 tranches takes minutes) — and a server thread cannot be stopped
+(a draft with thousands of tranches can take seconds or more) — and a server thread cannot be stopped
 half-way.  So the Analysis page never analyses in the server's process: `run_analysis`
 starts a Python child running `main()` below, hands it the already validated
 plan on stdin, reads the report (`interlock.analysis.to_json`, exactly what `interlock analyze
