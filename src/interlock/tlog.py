@@ -150,11 +150,7 @@ def verify_inclusion(
         if fn & 1 or fn == sn:
             r = node_hash(p, r)
             if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
+                fn, sn = _climb_right_edge(fn, sn)
         else:
             r = node_hash(r, p)
         fn >>= 1
@@ -163,6 +159,15 @@ def verify_inclusion(
         raise ProofError("the inclusion proof is shorter than the tree is deep")
     if r != root:
         raise ProofError(f"leaf {index} is not in the tree of size {size} with this root")
+
+
+def _climb_right_edge(fn: int, sn: int) -> tuple[int, int]:
+    """RFC 9162 §2.1.3.2 step 5.2 / §2.1.4.2 step 6.2: right-shift both until LSB(fn) is set or fn is 0."""
+    while True:
+        fn >>= 1
+        sn >>= 1
+        if fn & 1 or fn == 0:
+            return fn, sn
 
 
 def verify_consistency(
@@ -205,11 +210,7 @@ def verify_consistency(
             fr = node_hash(c, fr)
             sr = node_hash(c, sr)
             if not fn & 1:
-                while True:
-                    fn >>= 1
-                    sn >>= 1
-                    if fn & 1 or fn == 0:
-                        break
+                fn, sn = _climb_right_edge(fn, sn)
         else:
             sr = node_hash(sr, c)
         fn >>= 1
