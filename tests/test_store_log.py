@@ -32,7 +32,7 @@ from interlock.errors import (
 )
 from interlock.note import new_signer_key, split_note
 from interlock.store import Ack, LogWriter, Refusal, Store
-from interlock.store.log import canonical_envelope, leaf_bytes
+from interlock.store.prepare import canonical_envelope, leaf_bytes
 from interlock.store.tree import batch_inclusion_proofs
 from pg import T0, adoptions, log_signer_key, northland_agreement, signed
 

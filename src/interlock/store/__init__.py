@@ -14,7 +14,8 @@ See docs/storage.md for the schema, durability and locking choices.
 """
 
 from interlock.store.database import create_database_engine, migrate, open_database, parse_url
-from interlock.store.log import Log, Prepared
+from interlock.store.log import Log
+from interlock.store.prepare import Prepared
 from interlock.store.records import Ack, Cosignature, LogInfo, Refusal, StoredCheckpoint, proof_to_json
 from interlock.store.registry import Store, log_signer
 from interlock.store.writer import LogWriter

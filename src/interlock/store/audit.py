@@ -38,7 +38,7 @@ from interlock.errors import InterlockError
 from interlock.note import split_note
 from interlock.statements import Entry, parse_statement
 from interlock.statements.dsse import signature_valid
-from interlock.store.log import canonical_envelope, leaf_bytes, open_canonical, registered_key
+from interlock.store.prepare import canonical_envelope, leaf_bytes, open_canonical, registered_key
 from interlock.timeutil import format_timestamp, parse_timestamp
 from interlock.tlog import (
     EMPTY_ROOT,

@@ -33,21 +33,18 @@ from typing import Any
 from sqlalchemy import Connection, Engine, bindparam, delete, func, insert, select
 
 from interlock.agreement import Agreement, load_agreement
-from interlock.canonical import canonical_json
 from interlock.checkpoint import Checkpoint, parse_cosignature, sign_checkpoint, verify_cosignature
 from interlock.engine import Evaluator, Status, evaluate
 from interlock.errors import (
-    InterlockError,
     LogCorruptError,
     ProofRequestError,
     UnknownEntryError,
 )
 from interlock.note import Signer, split_note
-from interlock.statements import Entry, Statement, open_envelope, parse_statement
-from interlock.statements.dsse import Opened, signature_valid
-from interlock.statements.keys import decode_public_key
+from interlock.statements import Entry
 from interlock.store import tree
 from interlock.store.database import WRITE
+from interlock.store.prepare import Keyring, Prepared, keyring, leaf_bytes, prepare
 from interlock.store.records import Ack, Cosignature, LogInfo, Refusal, StoredCheckpoint
 from interlock.store.schema import checkpoints, cosignatures, entries, logs, nodes
 from interlock.timeutil import format_timestamp, parse_timestamp
@@ -68,26 +65,6 @@ _HEAD = (  # built once: constructing a statement costs more than running this o
 )
 
 
-@dataclass(frozen=True)
-class Prepared:
-    """A submission that passed the shape checks; `signature_ok` is None if not checked here."""
-
-    envelope: dict[str, Any]
-    envelope_json: str
-    opened: Opened
-    statement: dict[str, Any]
-    signature_ok: bool | None
-    signed_with: bytes | None  # the public key `signature_ok` was computed with
-    parsed: Statement | None = None  # `parse_statement(statement)`, handed to the engine
-
-    def verdict_under(self, agreement: Agreement) -> bool | None:
-        """The precomputed verdict if `agreement` (the version in force) registers the same
-        key for this statement; otherwise None, and the engine verifies it itself."""
-        if self.signed_with is None or registered_key(agreement, self.statement) != self.signed_with:
-            return None
-        return self.signature_ok
-
-
 @dataclass
 class _State:
     """What the log keeps in memory; always equal to the database at `size` when valid."""
@@ -97,74 +74,6 @@ class _State:
     last_time: datetime | None
     evaluator: Evaluator
     checkpoint: StoredCheckpoint
-
-
-def open_canonical(envelope: Any) -> Opened:
-    """`open_envelope` (its fast path checks the canonical form with C `json`).  Raises
-    `EnvelopeError`."""
-    return open_envelope(envelope)
-
-
-_KEYRINGS: dict[int, tuple[Agreement, dict[tuple[str, str], bytes | None]]] = {}
-
-
-def registered_key(agreement: Agreement, statement: dict[str, Any]) -> bytes | None:
-    """The Ed25519 public key the agreement registers for the statement's author and key."""
-    held = _KEYRINGS.get(id(agreement))
-    if held is None or held[0] is not agreement:
-        if len(_KEYRINGS) > 64:
-            _KEYRINGS.clear()
-        held = (agreement, {})
-        _KEYRINGS[id(agreement)] = held
-    slot = (str(statement.get("author")), str(statement.get("key")))
-    known = held[1]
-    if slot not in known:
-        known[slot] = _registered_key(agreement, statement)
-    return known[slot]
-
-
-def _registered_key(agreement: Agreement, statement: dict[str, Any]) -> bytes | None:
-    party = agreement.party(str(statement.get("author")))
-    if party is None:
-        return None
-    for key in party.keys:
-        if key.id == statement.get("key"):
-            try:
-                return decode_public_key(key.ed25519)
-            except InterlockError:
-                return None
-    return None
-
-
-def _plain(value: Any) -> bool:
-    """Printable ASCII without '"' or '\\': JSON and RFC 8785 write it verbatim."""
-    return isinstance(value, str) and value.isascii() and value.isprintable() and '"' not in value \
-        and "\\" not in value
-
-
-def canonical_envelope(envelope: dict[str, Any]) -> str:
-    """RFC 8785 text of an envelope (shape already checked by `open_envelope`).
-
-    Fast path: for the usual envelope — three keys, one signature with keyid and sig, every
-    string printable ASCII without quote or backslash — RFC 8785 is the sorted, spaceless
-    JSON Python writes; anything else goes through the `rfc8785` library."""
-    signatures = envelope.get("signatures")
-    if (
-        len(envelope) == 3
-        and isinstance(signatures, list) and len(signatures) == 1
-        and isinstance(signatures[0], dict) and set(signatures[0]) == {"keyid", "sig"}
-        and all(_plain(v) for v in (envelope.get("payload"), envelope.get("payloadType"), *signatures[0].values()))
-    ):
-        sig = signatures[0]
-        return (f'{{"payload":"{envelope["payload"]}","payloadType":"{envelope["payloadType"]}",'
-                f'"signatures":[{{"keyid":"{sig["keyid"]}","sig":"{sig["sig"]}"}}]}}')
-    return canonical_json(envelope).decode("utf-8")
-
-
-def leaf_bytes(envelope_json: str, integrated_at: str) -> bytes:
-    """RFC 8785 of {"integrated_at", "envelope"} from the envelope's canonical text (keys in
-    RFC 8785 order: "envelope" < "integrated_at"; the timestamp is plain ASCII)."""
-    return f'{{"envelope":{envelope_json},"integrated_at":"{integrated_at}"}}'.encode()
 
 
 _ENTRY_COLUMNS = (entries, ("log_id", "idx", "integrated_at", "envelope", "leaf_hash", "author", "key_id",
@@ -204,21 +113,11 @@ class Log:
 
     def prepare(self, envelope: Any) -> Prepared | Refusal:
         """Check one submission's shape and signature (no database, no lock)."""
-        try:
-            opened = open_canonical(envelope)
-            extra = set(envelope["signatures"][0]) - {"keyid", "sig"}
-            if extra:
-                return Refusal("bad-envelope", f"unknown signature fields: {', '.join(sorted(extra))}", 400)
-            statement = parse_statement(opened.statement)
-        except InterlockError as err:
-            return Refusal(err.code, err.message, err.http_status)
-        key = registered_key(self._current_agreement(), opened.statement)
-        ok = None
-        if key is not None and opened.keyid == statement.key:
-            ok = signature_valid(opened.payload, opened.sig, key)
-        else:
-            key = None
-        return Prepared(envelope, canonical_envelope(envelope), opened, opened.statement, ok, key, statement)
+        return prepare(envelope, self.keyring())
+
+    def keyring(self) -> Keyring:
+        """The keys of the agreement version in force as far as memory knows."""
+        return keyring(self._current_agreement())
 
     def _current_agreement(self) -> Agreement:
         """The agreement version in force as far as memory knows (amendments change keys)."""
@@ -292,7 +191,7 @@ class Log:
                 continue
             entry = Entry(state.size, moment, envelope=item.envelope)
             ok = item.verdict_under(state.evaluator.agreement)
-            rejection = state.evaluator.admit(entry, signature_ok=ok, statement=item.parsed)
+            rejection = state.evaluator.admit(entry, signature_ok=ok, statement=item.statement)
             if rejection is not None:
                 results.append(Refusal(rejection.code, rejection.reason, 403))
                 continue
@@ -301,7 +200,7 @@ class Log:
                 new_nodes[(level, index)] = value
             statement = item.statement
             rows.append((self.id, state.size, when, item.envelope_json, leaf,
-                         statement["author"], statement["key"], statement["nonce"], statement["type"]))
+                         statement.author, statement.key, statement.nonce, statement.type))
             accepted.append((position, state.size))
             results.append(None)
             state.size += 1

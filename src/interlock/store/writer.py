@@ -1,33 +1,48 @@
 """`LogWriter`: group commit in front of `Log.append`.
 
 Callers (server request threads, the CLI) `submit` one envelope each and wait for their
-own answer.  The envelope is prepared — shape and Ed25519 signature — in the caller's
-thread, so signature checks run in parallel (PyNaCl releases the GIL).  One committer
-thread takes whatever is queued, waiting at most `max_delay` seconds after the first item
-or until `max_batch` items, and appends them in one transaction: one fsync and one signed
-checkpoint per batch.  Each caller gets its `Ack` only after that commit; if the commit
-fails, every caller in the batch gets the exception and nothing of the batch is logged.
-The clock is the caller's (`clock()`); the store itself reads none.
+own answer.  One committer thread takes whatever is queued, waiting at most `max_delay`
+seconds after the first item or until `max_batch` items, and appends them in one
+transaction: one fsync and one signed checkpoint per batch.  Each caller gets its `Ack`
+only after that commit; if the commit fails, every caller in the batch gets the exception
+and nothing of the batch is logged.  The clock is the caller's (`clock()`); the store
+itself reads none.
+
+Preparing a submission (shape, canonical form, Ed25519 signature: `interlock.store.prepare`)
+happens either in the caller's thread (`processes=0`: PyNaCl releases the GIL while it
+verifies) or, with `processes=N`, in N worker processes: a dispatcher thread hands each
+gathered batch to the pool in N chunks and the committer commits batch k while the
+workers prepare batch k+1, so the parsing that holds the GIL runs on every core.  Both
+modes give every caller the same answer; submissions are logged in the order they were
+queued.  If the pool fails, the committer prepares the affected chunks itself.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from datetime import datetime
 from typing import Any
 
-from interlock.store.log import Log, Prepared
+from interlock.store.log import Log
+from interlock.store.prepare import Checked, Keyring, Prepared, prepare_chunk, warm_up
 from interlock.store.records import Ack, Refusal
 
 _STOP = object()
+Answer = Future[Ack | Refusal]
+_Chunk = tuple[list[tuple[Any, Answer]], "Future[list[Refusal | Checked]] | None"]
 
 
 class LogWriter:
-    """Thread-safe batching front of one `Log`.  Use as a context manager or `close()` it."""
+    """Thread-safe batching front of one `Log`.  Use as a context manager or `close()` it.
+
+    `processes`: worker processes that prepare submissions (0: in the callers' threads).
+    They are started with `spawn` (safe in a threaded server) and import interlock once."""
 
     def __init__(
         self,
@@ -36,21 +51,48 @@ class LogWriter:
         *,
         max_batch: int = 512,
         max_delay: float = 0.002,
+        processes: int = 0,
     ) -> None:
+        if processes < 0:
+            raise ValueError("processes must not be negative")
         self.log = log
         self.clock = clock
         self.max_batch = max_batch
         self.max_delay = max_delay
+        self.processes = processes
         self._queue: queue.Queue[Any] = queue.Queue()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name=f"log-writer-{log.id}", daemon=True)
-        self._thread.start()
+        self._pool: ProcessPoolExecutor | None = None
+        self._threads: list[threading.Thread] = []
+        if processes:
+            self._pool = self._new_pool()
+            # dispatched batches waiting for the committer; bounded so a slow disk makes the
+            # dispatcher wait and the batches grow, instead of the queue
+            self._dispatched: queue.Queue[Any] = queue.Queue(maxsize=2)
+            self._start(self._dispatch, "dispatch")
+            self._start(self._commit_dispatched, "commit")
+        else:
+            self._start(self._run, "commit")
 
-    def submit_future(self, envelope: Any) -> Future[Ack | Refusal]:
+    def _new_pool(self) -> ProcessPoolExecutor:
+        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+        for _ in range(self.processes):
+            pool.submit(warm_up)
+        return pool
+
+    def _start(self, target: Callable[[], None], role: str) -> None:
+        thread = threading.Thread(target=target, name=f"log-writer-{role}-{self.log.id}", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
+    def submit_future(self, envelope: Any) -> Answer:
         """Queue one envelope; the future resolves to its `Ack` or `Refusal` after commit."""
-        future: Future[Ack | Refusal] = Future()
+        future: Answer = Future()
         if self._closed:
             raise RuntimeError("the log writer is closed")
+        if self._pool is not None:
+            self._queue.put((envelope, future))
+            return future
         prepared = self.log.prepare(envelope)
         if isinstance(prepared, Refusal):
             future.set_result(prepared)
@@ -63,11 +105,14 @@ class LogWriter:
         return self.submit_future(envelope).result(timeout)
 
     def close(self) -> None:
-        """Commit what is queued, then stop the committer thread."""
+        """Commit what is queued, then stop the threads and worker processes."""
         if not self._closed:
             self._closed = True
             self._queue.put(_STOP)
-            self._thread.join()
+            for thread in self._threads:
+                thread.join()
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
 
     def __enter__(self) -> LogWriter:
         return self
@@ -75,27 +120,101 @@ class LogWriter:
     def __exit__(self, *_exc: object) -> None:
         self.close()
 
+    def _gather(self) -> tuple[list[Any], bool]:
+        """The next batch from the queue (blocking for its first item), and whether to stop
+        after it."""
+        first = self._queue.get()
+        if first is _STOP:
+            return [], True
+        batch = [first]
+        deadline = time.monotonic() + self.max_delay
+        while len(batch) < self.max_batch:
+            remaining = deadline - time.monotonic()
+            try:
+                item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is _STOP:
+                return batch, True
+            batch.append(item)
+        return batch, False
+
     def _run(self) -> None:
         stopping = False
         while not stopping:
-            first = self._queue.get()
-            if first is _STOP:
-                return
-            batch: list[tuple[Prepared, Future[Ack | Refusal]]] = [first]
-            deadline = time.monotonic() + self.max_delay
-            while len(batch) < self.max_batch:
-                remaining = deadline - time.monotonic()
-                try:
-                    item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is _STOP:
-                    stopping = True
-                    break
-                batch.append(item)
-            self._commit(batch)
+            batch, stopping = self._gather()
+            if batch:
+                self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Prepared, Future[Ack | Refusal]]]) -> None:
+    # --- with worker processes ---------------------------------------------------------------
+
+    def _dispatch(self) -> None:
+        stopping = False
+        while not stopping:
+            batch, stopping = self._gather()
+            if batch:
+                self._dispatched.put(self._send(batch))
+        self._dispatched.put(_STOP)
+
+    def _send(self, batch: list[tuple[Any, Answer]]) -> list[_Chunk]:
+        """Split a batch into one chunk per worker and hand each to the pool (a chunk the pool
+        would not take is prepared by the committer)."""
+        ring = self.log.keyring()
+        size = -(-len(batch) // self.processes)
+        chunks: list[_Chunk] = []
+        for start in range(0, len(batch), size):
+            items = batch[start : start + size]
+            chunks.append((items, self._submit([envelope for envelope, _ in items], ring)))
+        return chunks
+
+    def _submit(self, envelopes: list[Any], ring: Keyring) -> Future[list[Refusal | Checked]] | None:
+        """The chunk handed to the pool; a pool broken by a dead worker is replaced once.
+        None if the pool will not take it (the committer then prepares it)."""
+        for attempt in (1, 2):
+            assert self._pool is not None
+            try:
+                return self._pool.submit(prepare_chunk, envelopes, ring)
+            except BrokenProcessPool:
+                if attempt == 1:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                    self._pool = self._new_pool()
+            except RuntimeError:  # shut down
+                break
+        return None
+
+    def _commit_dispatched(self) -> None:
+        while True:
+            chunks = self._dispatched.get()
+            if chunks is _STOP:
+                return
+            ready: list[tuple[Prepared, Answer]] = []
+            for items, work in chunks:
+                ready.extend(self._prepared(items, work))
+            if ready:
+                self._commit(ready)
+
+    def _prepared(self, items: list[tuple[Any, Answer]], work: Future[list[Refusal | Checked]] | None
+                  ) -> list[tuple[Prepared, Answer]]:
+        """The chunk's prepared submissions; refusals are answered at once."""
+        results: list[Refusal | Checked | Prepared]
+        try:
+            if work is None:
+                raise RuntimeError("not sent")
+            results = list(work.result())
+        except Exception:  # the pool failed this chunk (a worker died, say): prepare it here
+            results = [self.log.prepare(envelope) for envelope, _ in items]
+        out: list[tuple[Prepared, Answer]] = []
+        for (envelope, future), result in zip(items, results, strict=True):
+            if isinstance(result, Refusal):
+                if future.set_running_or_notify_cancel():
+                    future.set_result(result)
+            elif isinstance(result, Prepared):
+                out.append((result, future))
+            else:
+                out.append((Prepared(envelope, *result), future))
+        return out
+
+    def _commit(self, batch: list[tuple[Prepared, Answer]]) -> None:
         live = [(p, f) for p, f in batch if f.set_running_or_notify_cancel()]
         if not live:
             return
