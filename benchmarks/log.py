@@ -7,7 +7,8 @@ Reports, on this machine:
    PAE) and RFC 9162 node hashes/s (`interlock.tlog.node_hash`);
 2. append throughput of signed statements through `LogWriter` (group commit, 8 submitting
    threads) on SQLite (WAL, synchronous=FULL) and on PostgreSQL (a throwaway cluster with
-   PostgreSQL's durable defaults: fsync, synchronous_commit);
+   PostgreSQL's durable defaults: fsync, synchronous_commit), preparing in worker processes
+   (one per core, `processes=N`) and in the submitting threads (`processes=0`);
 3. inclusion and consistency proof latency (p50, p99, through `Log.inclusion_proof` /
    `Log.consistency_proof`, i.e. one SQL query each) in a log of 1,000,000 entries — the
    tree's rows are bulk-loaded from synthetic leaves, since proofs read only the tree;
@@ -93,17 +94,22 @@ def node_hash_rate(samples: int = 300_000) -> float:
 # --- 2. appends -----------------------------------------------------------------------------------
 
 
-def append_rate(url: str, envelopes: list[dict[str, Any]], threads: int = 8) -> tuple[float, float, Any]:
-    """(appends/s, mean batch size, the log) for `envelopes` submitted through a LogWriter."""
+def append_rate(
+    url: str, envelopes: list[dict[str, Any]], processes: int, threads: int = 8
+) -> tuple[float, float, Any]:
+    """(appends/s, mean batch size, the log) for `envelopes` submitted through a LogWriter
+    (its worker processes are started and warm before the clock starts)."""
     store = Store.open(url, pool_size=4)
     info = store.register_log(northland_agreement(), log_signer_key(), T0)
     log = store.log(info.id, log_signer_key())
     log.append(adoptions(), T0)
-    before = log.count_rows()["checkpoints"]
     chunks = [envelopes[i::threads] for i in range(threads)]
     failures: list[Any] = []
-    start = time.perf_counter()
-    with LogWriter(log, lambda: datetime.now(UTC)) as writer:
+    with LogWriter(log, lambda: datetime.now(UTC), processes=processes) as writer:
+        writer.submit(signed("observers", "warm-up"))
+        before = log.count_rows()["checkpoints"]
+        start = time.perf_counter()
+
         def work(chunk: list[dict[str, Any]]) -> None:
             futures = [writer.submit_future(e) for e in chunk]
             failures.extend(r for r in (f.result() for f in futures) if not hasattr(r, "inclusion_proof"))
@@ -113,7 +119,7 @@ def append_rate(url: str, envelopes: list[dict[str, Any]], threads: int = 8) -> 
             w.start()
         for w in workers:
             w.join()
-    elapsed = time.perf_counter() - start
+        elapsed = time.perf_counter() - start
     if failures:
         raise SystemExit(f"refused during the benchmark: {failures[:3]}")
     batches = log.count_rows()["checkpoints"] - before
@@ -224,17 +230,21 @@ def main() -> None:
 
     envelopes = [signed("observers", f"bench-{i}") for i in range(args.entries)]
     cluster = PgCluster(durable=True).start()
-    results: dict[str, Any] = {}
+    results: dict[tuple[str, int], Any] = {}
     try:
         with tempfile.TemporaryDirectory(prefix="interlock-bench-") as tmp:
             sqlite_url = f"sqlite:///{tmp}/bench.db"
             pg_url = cluster.create_database("bench")
-            for name, url in (("SQLite", sqlite_url), ("PostgreSQL", pg_url)):
-                per_second, batch, (store, log) = append_rate(url, envelopes)
-                results[name] = (per_second, batch)
-                print(f"- append via LogWriter, {name}: {per_second:,.0f}/s "
+            runs = [("SQLite", sqlite_url, cores), ("PostgreSQL", pg_url, cores),
+                    ("SQLite", f"sqlite:///{tmp}/threads.db", 0),
+                    ("PostgreSQL", cluster.create_database("threads"), 0)]
+            for name, url, processes in runs:
+                per_second, batch, (store, log) = append_rate(url, envelopes, processes)
+                results[name, processes] = (per_second, batch)
+                mode = f"{processes} worker processes" if processes else "prepared in the submitting threads"
+                print(f"- append via LogWriter, {name}, {mode}: {per_second:,.0f}/s "
                       f"({per_second / verify_limit:.0%} of bare verification; mean batch {batch:.0f})", flush=True)
-                if name == "SQLite":
+                if name == "SQLite" and processes:
                     all_cores = verify_rate(url, log, None)
                     one_core = verify_rate(url, log, 1)
                     print(f"- verify (audit of {args.entries + 3:,} entries), {cores} cores: {all_cores:,.0f}/s "

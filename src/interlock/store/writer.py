@@ -60,7 +60,7 @@ class LogWriter:
         self.max_batch = max_batch
         self.max_delay = max_delay
         self.processes = processes
-        self._queue: queue.Queue[Any] = queue.Queue()
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
         self._pool: ProcessPoolExecutor | None = None
         self._threads: list[threading.Thread] = []
