@@ -28,6 +28,7 @@ from serverkit import (
     register_headers,
     signed,
     start_server,
+    until,
 )
 
 WRITERS = 6
@@ -35,15 +36,38 @@ EACH = 12
 LIMITS = ("--key-rate", "100000", "--key-burst", "100000", "--address-rate", "100000", "--address-burst", "100000")
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def prepare_workers(server_pid: int) -> set[int]:
+    """Pids of the processes `multiprocessing` spawned under a server, directly or under a
+    uvicorn worker: with one uvicorn worker, exactly the `--prepare-processes` workers (the
+    resource tracker is started another way)."""
+    found: set[int] = set()
+    parents = {server_pid}
+    for _ in range(2):
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+                cmdline = (stat.parent / "cmdline").read_bytes()
+            except OSError:
+                continue
+            if int(fields[1]) in parents:
+                pid = int(stat.parent.name)
+                parents.add(pid)
+                if b"spawn_main" in cmdline:
+                    found.add(pid)
+    return found
+
+
+@pytest.mark.parametrize(("backend", "prepare"), [("sqlite", 0), ("postgresql", 0), ("sqlite", 2)])
 def test_concurrent_writers_every_ack_once_dense_and_provable(
-    backend: str, tmp_path: Path, request: pytest.FixtureRequest
+    backend: str, prepare: int, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
+    """With `--prepare-processes 2` the same holds, the workers exist while the server runs
+    and are gone once it stops."""
     if backend == "sqlite":
         db_url, workers = f"sqlite:///{tmp_path / 'log.db'}", "1"
     else:
         db_url, workers = request.getfixturevalue("pg_cluster").create_database(), "2"
-    server = start_server(tmp_path, db_url, "--workers", workers, *LIMITS)
+    server = start_server(tmp_path, db_url, "--workers", workers, "--prepare-processes", str(prepare), *LIMITS)
     try:
         with httpx.Client(base_url=server.url, timeout=60) as http:
             assert http.post("/v1/agreements", content=AGREEMENT, headers=register_headers()).status_code == 201
@@ -92,5 +116,10 @@ def test_concurrent_writers_every_ack_once_dense_and_provable(
             for size in sorted(sizes - {total}):
                 proof = client.consistency_proof(AGREEMENT_ID, size, total)
                 verify_consistency(size, total, root_hash(leaves[:size]), final.root_hash, proof)
+        helpers = prepare_workers(server.popen.pid)
+        if workers == "1":
+            assert len(helpers) == prepare
     finally:
         server.stop()
+    if prepare:
+        until(lambda: not any(Path(f"/proc/{pid}").exists() for pid in helpers), timeout=15)

@@ -84,6 +84,8 @@ def serve(
     address_rate: Annotated[float, typer.Option(help="Requests per minute per client address.")] = 1200,
     address_burst: Annotated[int, typer.Option(help="Requests at once per client address.")] = 300,
     witness_interval: Annotated[float, typer.Option(help="Seconds between witness sweeps.")] = 2.0,
+    prepare_processes: Annotated[int, typer.Option(
+        min=0, max=64, help="Processes per log that check submissions while the last batch commits (0: none).")] = 0,
 ) -> None:
     """Run the interlock HTTP server (API, C2SP tiles, dashboard) until interrupted."""
     from interlock.cli.log import read_signer_key
@@ -109,6 +111,7 @@ def serve(
         address_rate=RateLimit(per_minute=address_rate, burst=address_burst),
         operator_keys=tuple(operator_key or ()),
         witness_interval=witness_interval,
+        prepare_processes=prepare_processes,
     )
     witnesses = {"*": [WitnessConfig(url=u, verifier_key=k) for u, k in map(parse_witness, witness or [])]}
     os.environ[CONFIG_ENV] = config_json(db, skey, witnesses, settings)

@@ -101,7 +101,7 @@ def _build(
         from interlock.store import Store
 
         store = Store.open(store_url)
-        logs = LogRegistry(store, signer, clock)
+        logs = LogRegistry(store, signer, clock, prepare_processes=settings.prepare_processes)
         app.state.store, app.state.logs = store, logs
         pusher = WitnessPusher(logs, witnesses, settings, clock, on_cosignature=app.state.read_cache.invalidate)
         app.state.witness_pusher = pusher

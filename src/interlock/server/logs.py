@@ -22,10 +22,13 @@ from interlock.store import Log, LogInfo, LogWriter, Store
 class LogRegistry(Mapping[str, Log]):
     """The logs of one `Store`, opened on first use; thread-safe."""
 
-    def __init__(self, store: Store, signer: Signer | None, clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self, store: Store, signer: Signer | None, clock: Callable[[], datetime], *, prepare_processes: int = 0
+    ) -> None:
         self.store = store
         self.signer = signer
         self.clock = clock
+        self.prepare_processes = prepare_processes
         self._writers: dict[str, LogWriter] = {}
         self._logs: dict[str, Log] = {}
         self._lock = threading.Lock()
@@ -76,7 +79,8 @@ class LogRegistry(Mapping[str, Log]):
                 raise RuntimeError("the server is shutting down")
             writer = self._writers.get(log_id)
             if writer is None:
-                writer = self._writers[log_id] = LogWriter(self.get_log(log_id), self.clock)
+                writer = self._writers[log_id] = LogWriter(self.get_log(log_id), self.clock,
+                                                           processes=self.prepare_processes)
             return writer
 
     def close(self) -> None:

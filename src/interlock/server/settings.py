@@ -60,3 +60,7 @@ class ServerSettings(BaseModel):
     witness_timeout: Annotated[float, Field(gt=0)] = 5.0
     #: Seconds between sweeps that push the latest checkpoint to witnesses that lag behind.
     witness_interval: Annotated[float, Field(gt=0)] = 2.0
+    #: Worker processes per log that check submissions (shape, canonical form, signature)
+    #: while the previous batch commits; 0: in the request threads.  Each costs one Python
+    #: process per log per server worker, so it is for logs that take many statements.
+    prepare_processes: Annotated[int, Field(ge=0, le=64)] = 0

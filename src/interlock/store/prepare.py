@@ -3,8 +3,8 @@ nor the other entries — envelope shape, statement shape, canonical bytes, and 
 check against the key the agreement registers.
 
 Pure: no clock, no database.  `prepare` runs in the caller's thread or, through
-`prepare_chunk`, in a worker process (`LogWriter(processes=N)`); the two give the same
-answer for the same envelope and keyring.
+`prepare_chunk`, in a worker process (`LogWriter(processes=N)`, `interlock.store.workers`);
+the two give the same answer for the same envelope and keyring.
 """
 
 from __future__ import annotations
@@ -147,6 +147,3 @@ def prepare_chunk(envelopes: Sequence[Any], ring: Keyring) -> list[Refusal | Che
             out.append((done.envelope_json, done.statement, done.signature_ok, done.signed_with))
     return out
 
-
-def warm_up() -> None:
-    """Nothing: submitted once per worker so that its imports happen before the first batch."""

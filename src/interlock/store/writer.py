@@ -11,31 +11,31 @@ itself reads none.
 Preparing a submission (shape, canonical form, Ed25519 signature: `interlock.store.prepare`)
 happens either in the caller's thread (`processes=0`: PyNaCl releases the GIL while it
 verifies) or, with `processes=N`, in N worker processes: a dispatcher thread hands each
-gathered batch to the pool in N chunks and the committer commits batch k while the
-workers prepare batch k+1, so the parsing that holds the GIL runs on every core.  Both
-modes give every caller the same answer; submissions are logged in the order they were
-queued.  If the pool fails, the committer prepares the affected chunks itself.
+gathered batch to the pool (`interlock.store.workers`) in N chunks and the committer
+commits batch k while the workers prepare batch k+1, so the parsing that holds the GIL
+runs on every core.  Both modes give every caller the same answer; submissions are logged
+in the order they were queued.  If a worker dies it is restarted, and the committer
+prepares the chunks it lost itself.
 """
 
 from __future__ import annotations
 
-import multiprocessing
 import queue
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from concurrent.futures import Future
 from datetime import datetime
 from typing import Any
 
 from interlock.store.log import Log
-from interlock.store.prepare import Checked, Keyring, Prepared, prepare_chunk, warm_up
+from interlock.store.prepare import Checked, Prepared
 from interlock.store.records import Ack, Refusal
+from interlock.store.workers import PreparePool, Ticket
 
 _STOP = object()
 Answer = Future[Ack | Refusal]
-_Chunk = tuple[list[tuple[Any, Answer]], "Future[list[Refusal | Checked]] | None"]
+_Chunk = tuple[list[tuple[Any, Answer]], "Ticket | None"]
 
 
 class LogWriter:
@@ -62,10 +62,10 @@ class LogWriter:
         self.processes = processes
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: PreparePool | None = None
         self._threads: list[threading.Thread] = []
         if processes:
-            self._pool = self._new_pool()
+            self._pool = PreparePool(processes)
             # dispatched batches waiting for the committer; bounded so a slow disk makes the
             # dispatcher wait and the batches grow, instead of the queue
             self._dispatched: queue.Queue[Any] = queue.Queue(maxsize=2)
@@ -73,12 +73,6 @@ class LogWriter:
             self._start(self._commit_dispatched, "commit")
         else:
             self._start(self._run, "commit")
-
-    def _new_pool(self) -> ProcessPoolExecutor:
-        pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
-        for _ in range(self.processes):
-            pool.submit(warm_up)
-        return pool
 
     def _start(self, target: Callable[[], None], role: str) -> None:
         thread = threading.Thread(target=target, name=f"log-writer-{role}-{self.log.id}", daemon=True)
@@ -112,7 +106,7 @@ class LogWriter:
             for thread in self._threads:
                 thread.join()
             if self._pool is not None:
-                self._pool.shutdown(cancel_futures=True)
+                self._pool.close()
 
     def __enter__(self) -> LogWriter:
         return self
@@ -159,28 +153,14 @@ class LogWriter:
     def _send(self, batch: list[tuple[Any, Answer]]) -> list[_Chunk]:
         """Split a batch into one chunk per worker and hand each to the pool (a chunk the pool
         would not take is prepared by the committer)."""
+        assert self._pool is not None
         ring = self.log.keyring()
         size = -(-len(batch) // self.processes)
         chunks: list[_Chunk] = []
         for start in range(0, len(batch), size):
             items = batch[start : start + size]
-            chunks.append((items, self._submit([envelope for envelope, _ in items], ring)))
+            chunks.append((items, self._pool.send([envelope for envelope, _ in items], ring)))
         return chunks
-
-    def _submit(self, envelopes: list[Any], ring: Keyring) -> Future[list[Refusal | Checked]] | None:
-        """The chunk handed to the pool; a pool broken by a dead worker is replaced once.
-        None if the pool will not take it (the committer then prepares it)."""
-        for attempt in (1, 2):
-            assert self._pool is not None
-            try:
-                return self._pool.submit(prepare_chunk, envelopes, ring)
-            except BrokenProcessPool:
-                if attempt == 1:
-                    self._pool.shutdown(wait=False, cancel_futures=True)
-                    self._pool = self._new_pool()
-            except RuntimeError:  # shut down
-                break
-        return None
 
     def _commit_dispatched(self) -> None:
         while True:
@@ -188,21 +168,18 @@ class LogWriter:
             if chunks is _STOP:
                 return
             ready: list[tuple[Prepared, Answer]] = []
-            for items, work in chunks:
-                ready.extend(self._prepared(items, work))
+            for items, ticket in chunks:
+                ready.extend(self._prepared(items, ticket))
             if ready:
                 self._commit(ready)
 
-    def _prepared(self, items: list[tuple[Any, Answer]], work: Future[list[Refusal | Checked]] | None
-                  ) -> list[tuple[Prepared, Answer]]:
+    def _prepared(self, items: list[tuple[Any, Answer]], ticket: Ticket | None) -> list[tuple[Prepared, Answer]]:
         """The chunk's prepared submissions; refusals are answered at once."""
-        results: list[Refusal | Checked | Prepared]
-        try:
-            if work is None:
-                raise RuntimeError("not sent")
-            results = list(work.result())
-        except Exception:  # the pool failed this chunk (a worker died, say): prepare it here
-            results = [self.log.prepare(envelope) for envelope, _ in items]
+        assert self._pool is not None
+        answer = None if ticket is None else self._pool.receive(ticket)
+        # None: the pool failed this chunk (a worker died, say), so it is prepared here
+        results: list[Refusal | Checked | Prepared] = (
+            [self.log.prepare(envelope) for envelope, _ in items] if answer is None else list(answer))
         out: list[tuple[Prepared, Answer]] = []
         for (envelope, future), result in zip(items, results, strict=True):
             if isinstance(result, Refusal):
