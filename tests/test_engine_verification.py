@@ -6,6 +6,7 @@ import base64
 import json
 from typing import Any
 
+import pytest
 import rfc8785
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from conftest import DATA, seed_of
 from engine_world import when
 from interlock.engine import evaluate
+from interlock.errors import EnvelopeError
 from interlock.statements import Entry, sign_statement
 from interlock.statements.dsse import PAYLOAD_TYPE, open_envelope, open_exact
 from interlock.verification import evaluate_log, fast_open, verify_signatures
@@ -75,3 +77,20 @@ def test_the_fast_path_takes_ordinary_statements() -> None:
     assert fast_open(envelope) is not None
     spaced = {**envelope, "payload": base64.b64encode(json.dumps(statement).encode()).decode()}
     assert fast_open(spaced) is None
+
+
+def test_the_fast_path_leaves_integers_of_16_digits_or_more_to_the_exact_check() -> None:
+    """RFC 8785 writes numbers as ECMAScript does; C `json` agrees for integers of up to 15
+    digits, so longer ones (and any digits inside strings are no concern) go the exact way."""
+    def envelope(value: dict[str, Any]) -> dict[str, Any]:
+        payload = json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True).encode()
+        return {"payload": base64.b64encode(payload).decode(), "payloadType": PAYLOAD_TYPE,
+                "signatures": [{"keyid": "k", "sig": base64.b64encode(bytes(64)).decode()}]}
+
+    assert fast_open(envelope({"n": 999_999_999_999_999, "m": -999_999_999_999_999})) is not None
+    assert fast_open(envelope({"n": 1_000_000_000_000_000})) is None
+    assert fast_open(envelope({"n": [-1_000_000_000_000_000]})) is None
+    assert fast_open(envelope({"text": '":1234567890123456'})) is not None
+    assert open_envelope(envelope({"n": 1_000_000_000_000_000})).statement == {"n": 10**15}  # exact path: fine
+    with pytest.raises(EnvelopeError, match="canonicalisation refuses"):  # beyond 2**53: RFC 8785 has no form
+        open_envelope(envelope({"n": 2**60}))
