@@ -9,6 +9,7 @@ reordered, mis-verified or mis-canonicalised a submission would differ.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import random
@@ -166,3 +167,40 @@ def test_close_commits_everything_queued(log: Any) -> None:
     assert sorted(r.index for r in (f.result() for f in futures) if isinstance(r, Ack)) == list(range(303))
     with pytest.raises(RuntimeError, match="closed"):
         writer.submit(signed("observers", "too-late"))
+
+
+def test_workers_that_keep_dying_stop_the_pool_and_the_committer_carries_on(log: Any) -> None:
+    """After 4 × N restarts the pool stops (no endless respawning); the committer prepares
+    everything itself, and an envelope whose preparation raises fails only its own caller."""
+    with LogWriter(log, lambda: T0, processes=2) as writer:
+        pool = writer._pool
+        assert pool is not None
+        submitted = 0
+        for _ in range(20):  # more kill rounds than the 8 restarts allowed
+            for pid in pool.pids:
+                with contextlib.suppress(ProcessLookupError):  # killed before, not yet replaced
+                    os.kill(pid, signal.SIGKILL)
+            time.sleep(0.2)
+            assert describe(writer.submit(signed("observers", f"k-{submitted}"), timeout=120))[0] == "logged"
+            submitted += 1
+            if pool.stopped:
+                break
+        assert pool.stopped and pool.pids == []
+        after = answers(writer, [signed("observers", f"stopped-{i}") for i in range(5)])
+        assert [a[1] for a in after] == list(range(submitted, submitted + 5))
+
+        real_prepare = log.prepare
+        broken = signed("observers", "breaks-prepare")
+
+        def prepare(envelope: Any) -> Any:
+            if envelope is broken:
+                raise RuntimeError("preparation failed")
+            return real_prepare(envelope)
+
+        log.prepare = prepare
+        doomed = writer.submit_future(broken)
+        fine = writer.submit_future(signed("observers", "still-fine"))
+        with pytest.raises(RuntimeError, match="preparation failed"):
+            doomed.result(timeout=60)
+        result = fine.result(timeout=60)
+        assert isinstance(result, Ack) and result.index == submitted + 5

@@ -7,7 +7,8 @@ waits for it.  Each worker answers its requests in the order it got them, so a c
 `receive`s tickets in the order it `send`s them never waits on a later request.
 
 A worker that dies (or a request that cannot be pickled) makes `send` or `receive` return
-None; the worker is restarted and the caller prepares that chunk itself.
+None; the worker is restarted and the caller prepares that chunk itself.  After `4 × N`
+restarts the pool stops for good and every `send` returns None.
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ class PreparePool:
         self._lock = threading.Lock()  # guards `_workers` against a restart during a send
         self._workers = [self._spawn() for _ in range(processes)]
         self._next = itertools.cycle(range(processes))
+        self._restarts_left = 4 * processes  # then the pool stops: workers that cannot live
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
@@ -93,6 +95,8 @@ class PreparePool:
         """Hand a chunk to the next worker; None if it could not be sent."""
         slot = next(self._next)
         with self._lock:
+            if not self._workers:
+                return None  # closed, or stopped after too many restarts
             worker = self._workers[slot]
         try:
             worker.conn.send((list(envelopes), dict(ring)))
@@ -106,6 +110,8 @@ class PreparePool:
     def receive(self, ticket: Ticket) -> Answer | None:
         """The answer to `ticket` (blocking); None if its worker died before answering."""
         with self._lock:
+            if not self._workers:
+                return None
             worker = self._workers[ticket.slot]
         if worker.generation != ticket.generation:
             return None
@@ -117,14 +123,29 @@ class PreparePool:
         return answer
 
     def _restart(self, slot: int, generation: int) -> None:
+        """Replace a dead worker; after too many deaths stop every worker (the caller then
+        prepares everything itself) rather than spawn processes that cannot live."""
         with self._lock:
+            if not self._workers or self._workers[slot].generation != generation:
+                return  # stopped, or restarted already
             worker = self._workers[slot]
-            if worker.generation != generation:
-                return  # restarted already
             worker.conn.close()
             worker.process.kill()
             worker.process.join(5)
-            self._workers[slot] = self._spawn()
+            if self._restarts_left > 0:
+                self._restarts_left -= 1
+                self._workers[slot] = self._spawn()
+                return
+            doomed, self._workers = self._workers, []
+        for other in doomed:
+            other.process.kill()
+            other.process.join(5)
+            other.conn.close()
+
+    @property
+    def stopped(self) -> bool:
+        """True once closed, or stopped after its workers kept dying."""
+        return not self._workers
 
     def close(self) -> None:
         """Stop every worker (after its current request)."""

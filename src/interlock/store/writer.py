@@ -178,11 +178,14 @@ class LogWriter:
         assert self._pool is not None
         answer = None if ticket is None else self._pool.receive(ticket)
         # None: the pool failed this chunk (a worker died, say), so it is prepared here
-        results: list[Refusal | Checked | Prepared] = (
-            [self.log.prepare(envelope) for envelope, _ in items] if answer is None else list(answer))
+        results: list[Refusal | Checked | Prepared | BaseException] = (
+            [self._prepare_here(envelope) for envelope, _ in items] if answer is None else list(answer))
         out: list[tuple[Prepared, Answer]] = []
         for (envelope, future), result in zip(items, results, strict=True):
-            if isinstance(result, Refusal):
+            if isinstance(result, BaseException):  # what `submit` raises in the in-thread mode
+                if future.set_running_or_notify_cancel():
+                    future.set_exception(result)
+            elif isinstance(result, Refusal):
                 if future.set_running_or_notify_cancel():
                     future.set_result(result)
             elif isinstance(result, Prepared):
@@ -190,6 +193,13 @@ class LogWriter:
             else:
                 out.append((Prepared(envelope, *result), future))
         return out
+
+    def _prepare_here(self, envelope: Any) -> Prepared | Refusal | BaseException:
+        """`Log.prepare` in the committer, which must outlive whatever one envelope does."""
+        try:
+            return self.log.prepare(envelope)
+        except Exception as exc:
+            return exc
 
     def _commit(self, batch: list[tuple[Prepared, Answer]]) -> None:
         live = [(p, f) for p, f in batch if f.set_running_or_notify_cancel()]
