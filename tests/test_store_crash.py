@@ -11,6 +11,7 @@ on.  A second test runs two writer processes against one log at the same time.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -27,7 +28,7 @@ HERE = Path(__file__).parent
 KILLS = 15
 
 
-def writer_main(url: str, log_id: str, run: str, threads: int, limit: int) -> None:
+def writer_main(url: str, log_id: str, run: str, threads: int, limit: int, *, processes: int = 0) -> None:
     """Append until killed (or `limit` statements); print one JSON line per acknowledgement."""
     sys.path.insert(0, str(HERE))
     from interlock.store import Ack, LogWriter, Store
@@ -41,7 +42,7 @@ def writer_main(url: str, log_id: str, run: str, threads: int, limit: int) -> No
     def clock() -> datetime:
         return datetime.now(UTC)
 
-    with LogWriter(log, clock, max_delay=0.003) as writer:
+    with LogWriter(log, clock, max_delay=0.003, processes=processes) as writer:
         def work(t: int) -> None:
             for i in range(per_thread):
                 envelope = signed("observers", f"{run}-{t}-{i}")
@@ -60,10 +61,11 @@ def writer_main(url: str, log_id: str, run: str, threads: int, limit: int) -> No
             w.join()
 
 
-def start_writer(url: str, log_id: str, run: str, threads: int = 4, limit: int = 100_000) -> subprocess.Popen[str]:
+def start_writer(url: str, log_id: str, run: str, threads: int = 4, limit: int = 100_000, *,
+                 processes: int = 0) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     return subprocess.Popen(
-        [sys.executable, str(Path(__file__)), url, log_id, run, str(threads), str(limit)],
+        [sys.executable, str(Path(__file__)), url, log_id, run, str(threads), str(limit), str(processes)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
     )
 
@@ -124,7 +126,26 @@ def check_acknowledged(url: str, log_id: str, acks: list[dict[str, Any]]) -> Non
         assert isinstance(after, Ack) and after.index == size
 
 
+def children(pid: int) -> set[int]:
+    """The processes `pid` started (Linux: /proc/PID/task/*/children)."""
+    found: set[int] = set()
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError):  # the task ended meanwhile
+            found.update(int(p) for p in (task / "children").read_text().split())
+    return found
+
+
 def test_acknowledged_entries_survive_sigkill(db_url: str) -> None:
+    kill_repeatedly(db_url, KILLS, processes=0)
+
+
+def test_acknowledged_entries_survive_sigkill_with_prepare_workers(db_url: str) -> None:
+    """The same with `LogWriter(processes=2)`; the killed writer's workers exit on their own
+    (their pipe closes) instead of lingering."""
+    kill_repeatedly(db_url, 5, processes=2)
+
+
+def kill_repeatedly(db_url: str, kills: int, processes: int) -> None:
     from interlock.store import Store
     from pg import T0, adoptions, log_signer_key, northland_agreement
 
@@ -135,17 +156,24 @@ def test_acknowledged_entries_survive_sigkill(db_url: str) -> None:
     print(f"kill timing seed {seed}")  # shown by pytest if the test fails
     rng = random.Random(seed)
     acks: list[dict[str, Any]] = []
-    for run in range(KILLS):
+    for run in range(kills):
         started = threading.Event()
-        process = start_writer(db_url, info.id, f"r{run}")
+        process = start_writer(db_url, info.id, f"r{run}", processes=processes)
         reader = collect(process, acks, started)
         started.wait(timeout=60)  # the writer is up and acknowledging
         time.sleep(rng.uniform(0.0, 0.25))
+        helpers = children(process.pid)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
         reader.join(timeout=30)
         assert process.returncode == -signal.SIGKILL, process.stderr.read() if process.stderr else ""
-    assert len(acks) >= KILLS
+        if processes:
+            assert len(helpers) >= processes  # the workers (and multiprocessing's resource tracker)
+            deadline = time.monotonic() + 20
+            while any(Path(f"/proc/{pid}").exists() for pid in helpers) and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert not [pid for pid in helpers if Path(f"/proc/{pid}").exists()], "a worker outlived its writer"
+    assert len(acks) >= kills
     check_acknowledged(db_url, info.id, acks)
 
 
@@ -168,4 +196,4 @@ def test_two_writer_processes_share_one_log(db_url: str) -> None:
 
 
 if __name__ == "__main__":
-    writer_main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]))
+    writer_main(sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), processes=int(sys.argv[6]))
