@@ -2,14 +2,15 @@
 
 Pure: every function takes the moment it is judged against (`now`) explicitly; nothing here
 reads a clock.  Times are shown in UTC with an explicit `UTC` suffix so that readers in
-different places see the same text.
+different places see the same text; only the time-travel control and its banner also speak
+the agreement's own time zone (`wall`, `zoned`), the zone in which `?as_of=` is read.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from interlock.timeutil import parse_timestamp
+from interlock.timeutil import parse_timestamp, zone
 
 _UNITS = (("d", 86400), ("h", 3600), ("min", 60))
 
@@ -57,6 +58,24 @@ def iso(moment: datetime | None) -> str:
     if moment is None:
         return ""
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def wall(moment: datetime | None, tz: str) -> str:
+    """The wall-clock time of `moment` in the zone `tz`, to the minute and without an offset:
+    `2026-03-05T12:40`, the value of a `datetime-local` control read in `tz`; `` for None."""
+    if moment is None:
+        return ""
+    return moment.astimezone(zone(tz)).strftime("%Y-%m-%dT%H:%M")
+
+
+def zoned(moment: datetime | None, tz: str) -> str:
+    """`5 Mar 2026 12:40 Asia/Jerusalem (UTC+02:00)`: `moment` in `tz` with its offset then;
+    `—` for no moment."""
+    if moment is None:
+        return "—"
+    local = moment.astimezone(zone(tz))
+    offset = local.strftime("%z") or "+0000"
+    return f"{local.day} {local:%b %Y %H:%M} {tz} (UTC{offset[:3]}:{offset[3:5]})"
 
 
 def moment(text: str | None) -> datetime | None:

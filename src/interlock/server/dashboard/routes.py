@@ -57,6 +57,8 @@ env = jinja2.Environment(
 )
 env.filters["when"] = humanize.when
 env.filters["iso"] = humanize.iso
+env.filters["wall"] = humanize.wall
+env.filters["zoned"] = humanize.zoned
 env.filters["number"] = humanize.number
 env.globals["ENTRY_TYPES"] = ENTRY_TYPES
 env.globals["OBLIGATION_STATES"] = OBLIGATION_STATES
@@ -85,16 +87,20 @@ def _source(request: Request, agreement_id: str) -> DashboardSource:
     return source
 
 
-def _as_of(request: Request, now: datetime) -> tuple[datetime, bool, str | None]:
-    """(moment to judge at, is it time travel, a notice for the reader)."""
+def _as_of(request: Request, now: datetime, timezone: str) -> tuple[datetime, bool, str | None]:
+    """(moment to judge at, is it time travel, a notice for the reader).
+
+    `?as_of=` is read exactly as the API reads it: a time without an offset is a wall-clock
+    time in the agreement's `timezone`, so one URL parameter names one moment in both."""
     text = request.query_params.get("as_of", "").strip()
     if not text:
         return now, False, None
     try:
-        moment = parse_as_of(text, "UTC", now)  # the API's reading and bounds
+        moment = parse_as_of(text, timezone, now)  # the API's reading and bounds
     except BadParameterError as err:
         raise PageError(400, "Not a time", f"{text!r} is not a time this page can show ({err.message}); "
-                        "use a form like 2026-03-05T12:00.") from None
+                        f"use a form like 2026-03-05T12:00 (read in the agreement's time zone, {timezone}) "
+                        "or 2026-03-05T12:00Z.") from None
     if moment >= now:
         return now, False, "That moment has not happened yet; showing the agreement as it stands now."
     return moment, True, None
@@ -124,7 +130,7 @@ class Context:
         self.source = _source(request, agreement_id)
         self.agreement = self.source.agreement
         self.clock = _clock(request)
-        self.at, self.travel, self.notice = _as_of(request, self.clock)
+        self.at, self.travel, self.notice = _as_of(request, self.clock, self.agreement.timezone)
         self.size = self.source.size()
 
     # Loaded on first use, so that a poll answered with 204 reads nothing but the log's size.
@@ -274,7 +280,7 @@ def index(request: Request) -> Response:
         stages = [(i, s.title or s.id, facts.stage(s.id).state) for i, s in enumerate(source.agreement.stages, 1)]
         rows.append({"id": aid, "title": source.agreement.title, "stages": stages, "size": source.size()})
     html = env.get_template("index.html").render(
-        title="Agreements", rows=rows, asset=asset_url(request), root=request.scope.get("root_path", ""),
+        title="Agreements", rows=rows, now=now, asset=asset_url(request), root=request.scope.get("root_path", ""),
         STAGE_STATES=STAGE_STATES,
     )
     return HTMLResponse(html, headers=_headers())
