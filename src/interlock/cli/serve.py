@@ -76,7 +76,9 @@ def serve(
     origin_prefix: Annotated[
         str | None, typer.Option(help="Checkpoint origin prefix (default: the log key's name).")
     ] = None,
-    max_body: Annotated[int, typer.Option("--max-body-bytes", min=256, help="Largest statement body.")] = 60 * 1024,
+    max_body: Annotated[int, typer.Option(
+        "--max-body-bytes", min=256, max=65_000, help="Largest statement body (an entry must fit a C2SP bundle).")
+    ] = 60 * 1024,
     max_future_skew: Annotated[str, typer.Option(help="How far issued_at may be ahead of the clock.")] = "5m",
     max_past_skew: Annotated[str, typer.Option(help="How far issued_at may be behind the clock.")] = "24h",
     key_rate: Annotated[float, typer.Option(help="Statements per minute per signing key.")] = 120,

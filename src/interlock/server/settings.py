@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+MAX_BODY_CEILING = 65_000  # an entry (body + integration time) must fit a C2SP entry bundle
+
 
 class RateLimit(BaseModel):
     """A token bucket: `per_minute` sustained, up to `burst` at once."""
@@ -40,8 +42,9 @@ class ServerSettings(BaseModel):
     #: None means the log key's name.
     origin_prefix: str | None = None
     #: Largest request body for a statement (DSSE envelope), in bytes.  C2SP entry bundles hold
-    #: entries of at most 65,535 bytes; 60 KiB leaves room for the leaf's `integrated_at`.
-    max_body_bytes: Annotated[int, Field(ge=256)] = 60 * 1024
+    #: entries of at most 65,535 bytes; an entry is the envelope's canonical text (never longer
+    #: than the body it came in) plus ~60 bytes for `integrated_at`, so 65,000 is the ceiling.
+    max_body_bytes: Annotated[int, Field(ge=256, le=MAX_BODY_CEILING)] = 60 * 1024
     #: Largest agreement file `POST /v1/agreements` accepts.
     max_agreement_bytes: Annotated[int, Field(ge=1024)] = 1024 * 1024
     #: How far a statement's issued_at may lie ahead of the server's clock …
