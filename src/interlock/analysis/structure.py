@@ -13,23 +13,11 @@ impossible: that is a deadlock.  Pure; never raises.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from interlock.agreement.model import (
-    After,
-    Agreement,
-    AllOf,
-    AnyOf,
-    Breached,
-    Condition,
-    Delivered,
-    Obligation,
-    Opened,
-    StageComplete,
-    Verified,
-)
+from interlock.agreement.conditions import ConditionFold, ReferenceKey, fold, references
+from interlock.agreement.model import Agreement, Condition, Obligation
 from interlock.analysis.moments import BLOCKING, quorum, valid_verifiers
 from interlock.analysis.run import Moment, Run
 
@@ -103,7 +91,7 @@ def unverifiable(agreement: Agreement) -> list[Unverifiable]:
     return out
 
 
-class _Possible:
+class _Possible(ConditionFold[bool]):
     def __init__(self, agreement: Agreement) -> None:
         self.a = agreement
         self.stage: dict[str, bool] = {s.id: False for s in agreement.stages}
@@ -143,54 +131,64 @@ class _Possible:
         )
 
     def cond(self, c: Condition) -> bool:
-        if c == "adopted":
-            return True
-        if isinstance(c, Opened):
-            return self.stage.get(c.opened, False)
-        if isinstance(c, Verified):
-            ob = self.obs.get(c.verified)
-            return ob is not None and ob.kind in BLOCKING and self.verifiable_delivery(ob.id)
-        if isinstance(c, Delivered):
-            return self.verifiable_delivery(c.delivered)
-        if isinstance(c, StageComplete):
-            return self.complete(c.stage_complete)
-        if isinstance(c, Breached):
-            ob = self.obs.get(c.breached)
-            if ob is None or not self.start[ob.id]:
-                return False
-            if ob.kind == "refrain":
-                return self.checkable[ob.id]
-            return ob.kind == "rate" or ob.due is not None
-        if isinstance(c, After):
-            return self.cond(c.after)
-        if isinstance(c, AllOf):
-            return all(self.cond(x) for x in c.all_)
-        if isinstance(c, AnyOf):
-            return any(self.cond(x) for x in c.any_)
-        return True  # At
+        return fold(c, self)
+
+    # --- what each condition form needs (ConditionFold) ------------------------------------
+
+    def adopted(self) -> bool:
+        return True
+
+    def opened(self, stage_id: str) -> bool:
+        return self.stage.get(stage_id, False)
+
+    def verified(self, obligation_id: str) -> bool:
+        ob = self.obs.get(obligation_id)
+        return ob is not None and ob.kind in BLOCKING and self.verifiable_delivery(ob.id)
+
+    def delivered(self, obligation_id: str, at_least: float | int) -> bool:
+        return self.verifiable_delivery(obligation_id)
+
+    def stage_complete(self, stage_id: str) -> bool:
+        return self.complete(stage_id)
+
+    def breached(self, obligation_id: str) -> bool:
+        ob = self.obs.get(obligation_id)
+        if ob is None or not self.start[ob.id]:
+            return False
+        if ob.kind == "refrain":
+            return self.checkable[ob.id]
+        return ob.kind == "rate" or ob.due is not None
+
+    def at(self, timestamp: str) -> bool:
+        return True
+
+    def after(self, base: bool, plus: timedelta) -> bool:
+        return base
+
+    def all_of(self, parts: list[bool]) -> bool:
+        return all(parts)
+
+    def any_of(self, parts: list[bool]) -> bool:
+        return any(parts)
 
 
-def _refs(c: Condition, a: Agreement) -> Iterator[str]:
-    if isinstance(c, Opened):
-        yield f"stage:{c.opened}"
-    elif isinstance(c, Verified | Breached):
-        yield f"obligation:{c.verified if isinstance(c, Verified) else c.breached}"
-    elif isinstance(c, Delivered):
-        yield f"obligation:{c.delivered}"
-    elif isinstance(c, StageComplete):
-        yield f"complete:{c.stage_complete}"
-    elif isinstance(c, After):
-        yield from _refs(c.after, a)
-    elif isinstance(c, AllOf | AnyOf):
-        for x in c.all_ if isinstance(c, AllOf) else c.any_:
-            yield from _refs(x, a)
+_NODE: dict[ReferenceKey, str] = {
+    "opened": "stage", "stage_complete": "complete", "verified": "obligation", "delivered": "obligation",
+    "breached": "obligation",
+}
+"""The wait-graph node kind each reference key names."""
+
+
+def _refs(c: Condition) -> list[str]:
+    """The wait-graph nodes `c` waits on, in written order (a node may repeat, from two keys)."""
+    return [f"{_NODE[key]}:{ident}" for key, ident in references(c)]
 
 
 def wait_graph(agreement: Agreement) -> dict[str, list[str]]:
     """Who waits on whom: node → the nodes it needs first."""
     g: dict[str, list[str]] = {}
     for stage in agreement.stages:
-        g[f"stage:{stage.id}"] = list(dict.fromkeys(_refs(stage.opens, agreement)))
+        g[f"stage:{stage.id}"] = list(dict.fromkeys(_refs(stage.opens)))
         g[f"complete:{stage.id}"] = [f"stage:{stage.id}"] + [
             f"obligation:{ob.id}" for ob in stage.obligations if ob.kind in BLOCKING
         ]
@@ -199,7 +197,7 @@ def wait_graph(agreement: Agreement) -> dict[str, list[str]]:
             window = ob.window.from_ if ob.window and ob.kind in ("rate", "refrain") else None
             for c in (ob.starts, window):
                 if c is not None:
-                    need.extend(_refs(c, agreement))
+                    need.extend(_refs(c))
             if ob.quantity is not None and ob.quantity.per:
                 need.append(f"obligation:{ob.quantity.per}")
             g[f"obligation:{ob.id}"] = list(dict.fromkeys(need))

@@ -14,20 +14,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from interlock.agreement.model import (
-    After,
-    AfterEach,
-    AllOf,
-    AnyOf,
-    At,
-    Breached,
-    Condition,
-    Delivered,
-    Obligation,
-    Opened,
-    StageComplete,
-    Verified,
-)
+from interlock.agreement.conditions import ConditionFold, fold
+from interlock.agreement.model import AfterEach, Condition, Obligation
 from interlock.engine.status import Fact, ObligationStatus, StageStatus, Status, number
 from interlock.engine.terms import Terms
 from interlock.timeutil import format_duration, format_timestamp
@@ -69,29 +57,46 @@ def span(delta: timedelta) -> str:
     return format_duration(delta)
 
 
+class _Describe(ConditionFold[str]):
+    """Each condition form as an event in the past tense."""
+
+    def adopted(self) -> str:
+        return "adoption"
+
+    def opened(self, stage_id: str) -> str:
+        return f"stage {stage_id} opened"
+
+    def verified(self, obligation_id: str) -> str:
+        return f"{obligation_id} was verified"
+
+    def delivered(self, obligation_id: str, at_least: float | int) -> str:
+        return f"{number(at_least)} of {obligation_id} were verified"
+
+    def stage_complete(self, stage_id: str) -> str:
+        return f"stage {stage_id} was complete"
+
+    def breached(self, obligation_id: str) -> str:
+        return f"{obligation_id} was breached"
+
+    def at(self, timestamp: str) -> str:
+        return timestamp
+
+    def after(self, base: str, plus: timedelta) -> str:
+        return f"{span(plus)} after {base}"
+
+    def all_of(self, parts: list[str]) -> str:
+        return "all of: " + "; ".join(parts)
+
+    def any_of(self, parts: list[str]) -> str:
+        return "the first of: " + "; ".join(parts)
+
+
+_DESCRIBE = _Describe()
+
+
 def describe(condition: Condition) -> str:
     """A condition as an event in the past tense: `72h after stage s2 opened`."""
-    if condition == "adopted":
-        return "adoption"
-    if isinstance(condition, Opened):
-        return f"stage {condition.opened} opened"
-    if isinstance(condition, Verified):
-        return f"{condition.verified} was verified"
-    if isinstance(condition, Delivered):
-        return f"{number(condition.at_least)} of {condition.delivered} were verified"
-    if isinstance(condition, StageComplete):
-        return f"stage {condition.stage_complete} was complete"
-    if isinstance(condition, Breached):
-        return f"{condition.breached} was breached"
-    if isinstance(condition, At):
-        return condition.at
-    if isinstance(condition, After):
-        return f"{span(condition.plus)} after {describe(condition.after)}"
-    if isinstance(condition, AllOf):
-        return "all of: " + "; ".join(describe(c) for c in condition.all_)
-    if isinstance(condition, AnyOf):
-        return "the first of: " + "; ".join(describe(c) for c in condition.any_)
-    return str(condition)
+    return fold(condition, _DESCRIBE)
 
 
 def explain(terms: Terms, status: Status, ident: str) -> list[str]:

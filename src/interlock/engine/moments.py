@@ -15,21 +15,11 @@ cycles: a condition that depends on itself never becomes true.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Protocol
 
-from interlock.agreement.model import (
-    After,
-    AllOf,
-    AnyOf,
-    At,
-    Breached,
-    Condition,
-    Delivered,
-    Opened,
-    StageComplete,
-    Verified,
-)
+from interlock.agreement.conditions import ConditionFold, fold
+from interlock.agreement.model import Condition
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,32 +67,47 @@ class Context(Protocol):
 
 def moment(condition: Condition, ctx: Context) -> Moment | None:
     """The moment `condition` became (or will become) true, or None if not known to."""
-    if condition == "adopted":
-        return ctx.adopted()
-    if isinstance(condition, Opened):
-        return ctx.opened(condition.opened)
-    if isinstance(condition, Verified):
-        return ctx.verified(condition.verified)
-    if isinstance(condition, Delivered):
-        return ctx.delivered(condition.delivered, float(condition.at_least))
-    if isinstance(condition, StageComplete):
-        return ctx.stage_complete(condition.stage_complete)
-    if isinstance(condition, Breached):
-        return ctx.breached(condition.breached)
-    if isinstance(condition, At):
-        return Moment(ctx.time(condition.at))
-    if isinstance(condition, After):
-        inner = moment(condition.after, ctx)
-        return None if inner is None else Moment(inner.at + condition.plus, inner.because)
-    if isinstance(condition, AllOf):
-        parts = [moment(part, ctx) for part in condition.all_]
+    return fold(condition, _Moments(ctx))
+
+
+class _Moments(ConditionFold[Moment | None]):
+    """Events from the context; `at` its time; `after` shifts; `all` the latest, `any` the earliest."""
+
+    def __init__(self, ctx: Context) -> None:
+        self.ctx = ctx
+
+    def adopted(self) -> Moment | None:
+        return self.ctx.adopted()
+
+    def opened(self, stage_id: str) -> Moment | None:
+        return self.ctx.opened(stage_id)
+
+    def verified(self, obligation_id: str) -> Moment | None:
+        return self.ctx.verified(obligation_id)
+
+    def delivered(self, obligation_id: str, at_least: float | int) -> Moment | None:
+        return self.ctx.delivered(obligation_id, float(at_least))
+
+    def stage_complete(self, stage_id: str) -> Moment | None:
+        return self.ctx.stage_complete(stage_id)
+
+    def breached(self, obligation_id: str) -> Moment | None:
+        return self.ctx.breached(obligation_id)
+
+    def at(self, timestamp: str) -> Moment | None:
+        return Moment(self.ctx.time(timestamp))
+
+    def after(self, base: Moment | None, plus: timedelta) -> Moment | None:
+        return None if base is None else Moment(base.at + plus, base.because)
+
+    def all_of(self, parts: list[Moment | None]) -> Moment | None:
         known = [p for p in parts if p is not None]
         if len(known) != len(parts):
             return None
         return Moment(max(p.at for p in known), merge(*(p.because for p in known)))
-    if isinstance(condition, AnyOf):
-        found = [p for p in (moment(part, ctx) for part in condition.any_) if p is not None]
+
+    def any_of(self, parts: list[Moment | None]) -> Moment | None:
+        found = [p for p in parts if p is not None]
         if not found:
             return None
         return min(found, key=lambda p: (p.at, p.because))
-    raise TypeError(f"not a condition: {condition!r}")
