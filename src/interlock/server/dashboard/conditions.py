@@ -11,20 +11,10 @@ as met without a time, never guessed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from interlock.agreement.model import (
-    After,
-    Agreement,
-    AllOf,
-    AnyOf,
-    At,
-    Breached,
-    Delivered,
-    Opened,
-    StageComplete,
-    Verified,
-)
+from interlock.agreement.conditions import ConditionFold, fold
+from interlock.agreement.model import Agreement, Condition
 from interlock.server.dashboard.facts import StatusFacts
 from interlock.server.dashboard.humanize import number, relative, span, when
 from interlock.timeutil import parse_timestamp
@@ -66,59 +56,80 @@ def stage_label(agreement: Agreement, stage_id: str) -> str:
     return f"stage {stage_id}"
 
 
-def describe(cond: object, agreement: Agreement, facts: StatusFacts, now: datetime) -> ConditionView:
+def describe(cond: Condition, agreement: Agreement, facts: StatusFacts, now: datetime) -> ConditionView:
     """The condition `cond` (an agreement model condition) as a `ConditionView` at `now`."""
-    if cond == "adopted":
-        met = facts.adopted_at is not None and facts.adopted_at <= now
-        return ConditionView("the agreement is adopted", met, facts.adopted_at if met else None)
-    if isinstance(cond, Opened):
-        st = facts.stage(cond.opened)
+    return fold(cond, _Describe(agreement, facts, now))
+
+
+class _Describe(ConditionFold[ConditionView]):
+    """Each condition form as a `ConditionView` at `now`: met or not from the Status facts."""
+
+    def __init__(self, agreement: Agreement, facts: StatusFacts, now: datetime) -> None:
+        self.agreement = agreement
+        self.facts = facts
+        self.now = now
+
+    def adopted(self) -> ConditionView:
+        adopted_at = self.facts.adopted_at
+        met = adopted_at is not None and adopted_at <= self.now
+        return ConditionView("the agreement is adopted", met, adopted_at if met else None)
+
+    def opened(self, stage_id: str) -> ConditionView:
+        st = self.facts.stage(stage_id)
         met = st.opened_at is not None or st.state != "locked"
         return ConditionView(
-            f"{stage_label(agreement, cond.opened)} opened", met, st.opened_at, ref=("stage", cond.opened)
+            f"{stage_label(self.agreement, stage_id)} opened", met, st.opened_at, ref=("stage", stage_id)
         )
-    if isinstance(cond, Verified):
-        ob = facts.obligation(cond.verified)
+
+    def verified(self, obligation_id: str) -> ConditionView:
+        ob = self.facts.obligation(obligation_id)
         done = ob.required is not None and ob.verified is not None and ob.verified >= ob.required > 0
         met = done or ob.state in ("fulfilled", "late")
         progress = f"{number(ob.verified or 0)}/{number(ob.required)}" if ob.required else None
         return ConditionView(
-            f"{cond.verified} verified", met, ob.verified_at if met else None,
-            progress=progress, ref=("obligation", cond.verified),
+            f"{obligation_id} verified", met, ob.verified_at if met else None,
+            progress=progress, ref=("obligation", obligation_id),
         )
-    if isinstance(cond, Delivered):
-        ob = facts.obligation(cond.delivered)
-        met = ob.verified is not None and ob.verified >= cond.at_least
+
+    def delivered(self, obligation_id: str, at_least: float | int) -> ConditionView:
+        ob = self.facts.obligation(obligation_id)
+        met = ob.verified is not None and ob.verified >= at_least
         return ConditionView(
-            f"at least {number(cond.at_least)} {ob.unit or 'units'} of {cond.delivered} verified",
-            met, None, progress=f"{number(ob.verified or 0)}/{number(cond.at_least)}",
-            ref=("obligation", cond.delivered),
+            f"at least {number(at_least)} {ob.unit or 'units'} of {obligation_id} verified",
+            met, None, progress=f"{number(ob.verified or 0)}/{number(at_least)}",
+            ref=("obligation", obligation_id),
         )
-    if isinstance(cond, StageComplete):
-        st = facts.stage(cond.stage_complete)
+
+    def stage_complete(self, stage_id: str) -> ConditionView:
+        st = self.facts.stage(stage_id)
         met = st.state == "complete" or st.completed_at is not None
         return ConditionView(
-            f"{stage_label(agreement, cond.stage_complete)} complete", met, st.completed_at,
-            ref=("stage", cond.stage_complete), blocked="that stage is breached" if st.state == "breached" else None,
+            f"{stage_label(self.agreement, stage_id)} complete", met, st.completed_at,
+            ref=("stage", stage_id), blocked="that stage is breached" if st.state == "breached" else None,
         )
-    if isinstance(cond, Breached):
-        ob = facts.obligation(cond.breached)
+
+    def breached(self, obligation_id: str) -> ConditionView:
+        ob = self.facts.obligation(obligation_id)
         met = ob.state == "breached" or ob.breached_at is not None
-        return ConditionView(f"{cond.breached} breached", met, ob.breached_at, ref=("obligation", cond.breached))
-    if isinstance(cond, At):
-        at = parse_timestamp(cond.at, agreement.timezone)
-        return ConditionView(when(at), at <= now, at if at <= now else None, eta=at)
-    if isinstance(cond, After):
-        base = describe(cond.after, agreement, facts, now)
-        text = f"{span(cond.plus, parts=3)} after {_lower(base.text)}"
+        return ConditionView(f"{obligation_id} breached", met, ob.breached_at, ref=("obligation", obligation_id))
+
+    def at(self, timestamp: str) -> ConditionView:
+        at = parse_timestamp(timestamp, self.agreement.timezone)
+        return ConditionView(when(at), at <= self.now, at if at <= self.now else None, eta=at)
+
+    def after(self, base: ConditionView, plus: timedelta) -> ConditionView:
+        text = f"{span(plus, parts=3)} after {_lower(base.text)}"
         if base.met and base.met_at is not None:
-            at = base.met_at + cond.plus
-            return ConditionView(text, at <= now, at if at <= now else None, eta=at, ref=base.ref, parts=(base,))
+            at = base.met_at + plus
+            met = at <= self.now
+            return ConditionView(text, met, at if met else None, eta=at, ref=base.ref, parts=(base,))
         return ConditionView(text, False, None, ref=base.ref, parts=(base,))
-    if isinstance(cond, AllOf | AnyOf):
-        parts = tuple(describe(c, agreement, facts, now) for c in (cond.all_ if isinstance(cond, AllOf) else cond.any_))
-        return _combine(parts, "and" if isinstance(cond, AllOf) else "or")
-    return ConditionView(str(cond), False)
+
+    def all_of(self, parts: list[ConditionView]) -> ConditionView:
+        return _combine(tuple(parts), "and")
+
+    def any_of(self, parts: list[ConditionView]) -> ConditionView:
+        return _combine(tuple(parts), "or")
 
 
 def _lower(text: str) -> str:
