@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from interlock.agreement.model import AfterEach, Obligation
 from interlock.engine.claims import Claim
 from interlock.engine.ledger import ClaimView
-from interlock.engine.moments import Moment, earliest, merge
+from interlock.engine.moments import Moment, earliest, latest, merge
 from interlock.engine.status import Fact, PeriodStatus, TrancheStatus
 
 CLAIMS_EXPLAINED = 25  # facts for at most the latest 25 counted claims (explanations stay short)
@@ -303,9 +303,7 @@ def evaluate_proportional(
         if out.due is not None and out.due < as_of and any_open:
             out.flags.add("overdue")
     else:
-        last = base_settled
-        for m in done_moments:
-            last = last.later(m)
+        last = latest([base_settled, *done_moments]) if done_moments else base_settled
         out.state = "late" if any_late else "fulfilled"
         out.since = max(last.at, start.at)
         out.done = Moment(out.since, last.because)

@@ -30,7 +30,7 @@ from typing import TypeVar
 
 from interlock.agreement.model import Obligation
 from interlock.engine.ledger import Act, ClaimView, Ledger
-from interlock.engine.moments import Moment, earliest, merge, moment
+from interlock.engine.moments import Moment, earliest, latest, merge, moment
 from interlock.engine.obligations import (
     Outcome,
     delivered_moment,
@@ -408,14 +408,11 @@ class Resolver:
             breach = earliest([b for b, _ in breaches])
             assert breach is not None
             first_breach = (breach, ",".join(sorted(oid for b, oid in breaches if b.at == breach.at)))
-        complete: Moment | None = opened
-        for ob, ev in evaluations:
-            if ob.kind not in BLOCKING_KINDS:
-                continue
-            if ev.done is None or complete is None:
-                complete = None
-                continue
-            complete = complete.later(ev.done)
+        dones = [ev.done for ob, ev in evaluations if ob.kind in BLOCKING_KINDS]
+        complete: Moment | None = None
+        if all(done is not None for done in dones):
+            done_moments = [done for done in dones if done is not None]
+            complete = latest([opened, *done_moments]) if done_moments else opened
         if complete is not None and first_breach is not None and first_breach[0].at <= complete.at:
             complete = None
         if first_breach is not None:
