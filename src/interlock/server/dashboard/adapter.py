@@ -84,12 +84,12 @@ class LogSource:
     def status(self, as_of: datetime) -> dict[str, Any]:
         return status_json(self._status(as_of))
 
-    def explain(self, obligation_id: str, as_of: datetime) -> list[str]:
+    def explain(self, obligation_id: str, as_of: datetime, agreement: Agreement | None = None) -> list[str]:
         from interlock.engine.explain import explain
         from interlock.engine.terms import Terms
 
         try:
-            return explain(Terms(self.agreement), self._status(as_of), obligation_id)
+            return explain(Terms(agreement or self.agreement), self._status(as_of), obligation_id)
         except (KeyError, InterlockError):
             return []
 

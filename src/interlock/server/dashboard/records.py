@@ -8,11 +8,13 @@ count.  An envelope that cannot be opened is shown as unreadable, never hidden.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from interlock.agreement.model import Agreement
+from interlock.canonical import document_hash
 from interlock.errors import InterlockError
 from interlock.server.dashboard.humanize import moment, number, when
 from interlock.server.dashboard.labels import ENTRY_TYPES
@@ -33,6 +35,7 @@ class EntryView:
     rejected: str | None = None  # the engine's reason when it does not count
     unreadable: str | None = None
     summary: str = ""
+    names: str | None = None  # the agreement version its statement names (a hash)
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
@@ -50,8 +53,8 @@ def _refs(kind: str, body: dict[str, Any]) -> tuple[int, ...]:
     return ()
 
 
-def _unit(agreement: Agreement, oid: str | None, units: Any) -> str:
-    ob = agreement.obligation(oid) if oid else None
+def _unit(agreements: Sequence[Agreement], oid: str | None, units: Any) -> str:
+    ob = next((o for a in agreements if oid and (o := a.obligation(oid)) is not None), None)
     unit = ob.quantity.unit if ob and ob.quantity and ob.quantity.unit else "units"
     if ob and ob.kind == "act":
         return "the action"
@@ -60,7 +63,7 @@ def _unit(agreement: Agreement, oid: str | None, units: Any) -> str:
     return f"some {unit}"
 
 
-def _summary(kind: str, body: dict[str, Any], agreement: Agreement) -> str:
+def _summary(kind: str, body: dict[str, Any], agreements: Sequence[Agreement]) -> str:
     oid = body.get("obligation") if isinstance(body.get("obligation"), str) else None
     observed = f", observed {when(moment(body['observed_at']))}" if isinstance(body.get("observed_at"), str) else ""
     place = f" at {body['place']}" if isinstance(body.get("place"), str) else ""
@@ -68,9 +71,9 @@ def _summary(kind: str, body: dict[str, Any], agreement: Agreement) -> str:
         case "adopt":
             return "adopts the agreement"
         case "declare":
-            return f"declares {_unit(agreement, oid, body.get('units'))} delivered for {oid}{observed}{place}"
+            return f"declares {_unit(agreements, oid, body.get('units'))} delivered for {oid}{observed}{place}"
         case "evidence":
-            what = _unit(agreement, oid, body.get("units"))
+            what = _unit(agreements, oid, body.get("units"))
             return f"reports {what} {'done ' if what == 'the action' else ''}for {oid}{observed}{place}"
         case "attest":
             verb = "confirms" if body.get("verdict") == "confirm" else "rejects"
@@ -97,7 +100,9 @@ def _summary(kind: str, body: dict[str, Any], agreement: Agreement) -> str:
         case "waive":
             return f"waives {oid}"
         case "amend":
-            return "signs an amended agreement"
+            document = body.get("document")
+            named = f", {document_hash(document)}" if isinstance(document, dict) else ""
+            return f"signs an amended agreement{named}"
         case "note":
             return str(body.get("text", ""))
     return kind
@@ -107,6 +112,7 @@ def read_entries(
     lines: list[dict[str, Any]], agreement: Agreement, rejected: dict[int, str] | None = None
 ) -> list[EntryView]:
     """Entries-file lines → `EntryView`s in log order, with obligations resolved through refs."""
+    agreements = (agreement,)
     rejected = rejected or {}
     views: list[EntryView] = []
     by_index: dict[int, EntryView] = {}
@@ -144,12 +150,20 @@ def read_entries(
             refs=refs,
             observed_at=moment(body["observed_at"]) if isinstance(body.get("observed_at"), str) else None,
             rejected=rejected.get(index),
-            summary=_summary(kind, body, agreement),
+            summary=_summary(kind, body, agreements),
+            names=statement.get("agreement") if isinstance(statement.get("agreement"), str) else None,
             raw=line,
         )
         views.append(view)
         by_index[index] = view
     return views
+
+
+def resummarise(views: list[EntryView], agreements: Sequence[Agreement]) -> list[EntryView]:
+    """The same entries with their summaries worded from `agreements` (the version in force
+    first, then earlier ones): a unit an amendment renamed reads as the version in force says."""
+    return [v if v.unreadable is not None else replace(v, summary=_summary(v.type, v.body, agreements))
+            for v in views]
 
 
 def filter_entries(

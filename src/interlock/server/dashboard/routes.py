@@ -22,6 +22,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup, escape
 
+from interlock.agreement import Agreement
 from interlock.errors import BadParameterError, InterlockError
 from interlock.server.dashboard import humanize
 from interlock.server.dashboard.facts import StatusFacts, read_status
@@ -29,9 +30,10 @@ from interlock.server.dashboard.incidents import build_incidents
 from interlock.server.dashboard.labels import ENTRY_TYPES, OBLIGATION_STATES, STAGE_STATES
 from interlock.server.dashboard.logview import read_checkpoint
 from interlock.server.dashboard.obligation import build_obligation
-from interlock.server.dashboard.overview import build_overview, party_name
-from interlock.server.dashboard.records import EntryView, filter_entries, read_entries
+from interlock.server.dashboard.overview import build_overview
+from interlock.server.dashboard.records import EntryView, filter_entries, read_entries, resummarise
 from interlock.server.dashboard.source import DashboardSource, sources_of
+from interlock.server.dashboard.versions import Versions, in_force, name_of, removed_by
 from interlock.server.reads import parse_as_of
 from interlock.timeutil import parse_timestamp
 
@@ -122,15 +124,28 @@ def _visible(lines: list[dict[str, Any]], at: datetime) -> list[dict[str, Any]]:
             and humanize.moment(x.get("integrated_at")) <= at]  # type: ignore[operator]
 
 
+def _versions(base: Agreement, facts: StatusFacts, lines: list[dict[str, Any]]) -> tuple[Versions, list[EntryView]]:
+    """The version in force per the engine's status, and the entries worded under it."""
+    entries = read_entries(lines, base, dict(facts.rejected))
+    versions = in_force(base, facts.agreement, entries)
+    if versions.agreement is not base:
+        entries = resummarise(entries, versions.all)
+    return versions, entries
+
+
 class Context:
-    """Everything every page needs: the agreement, the moment, the visible entries, status."""
+    """Everything every page needs: the agreement in force at the moment, the moment, the
+    visible entries, status.  `base` is the agreement as registered; `agreement` the version
+    the engine judged the log under at `at` (they differ once an amendment took effect)."""
 
     def __init__(self, request: Request, agreement_id: str) -> None:
         self.request = request
         self.source = _source(request, agreement_id)
-        self.agreement = self.source.agreement
+        self.base = self.source.agreement
+        self.id = self.base.id
         self.clock = _clock(request)
-        self.at, self.travel, self.notice = _as_of(request, self.clock, self.agreement.timezone)
+        # read in the registered agreement's zone, as the API reads it
+        self.at, self.travel, self.notice = _as_of(request, self.clock, self.base.timezone)
         self.size = self.source.size()
 
     # Loaded on first use, so that a poll answered with 204 reads nothing but the log's size.
@@ -147,8 +162,21 @@ class Context:
         return read_status(self.source.status(self.at))
 
     @functools.cached_property
+    def _read(self) -> tuple[Versions, list[EntryView]]:
+        return _versions(self.base, self.facts, self.lines)
+
+    @property
+    def versions(self) -> Versions:
+        return self._read[0]
+
+    @property
+    def agreement(self) -> Agreement:
+        """The version in force at `at`."""
+        return self._read[0].agreement
+
+    @property
     def entries(self) -> list[EntryView]:
-        return read_entries(self.lines, self.agreement, dict(self.facts.rejected))
+        return self._read[1]
 
     def unchanged_poll(self, refresh: timedelta | None) -> bool:
         """A live poll that would show exactly what the reader already has."""
@@ -174,7 +202,7 @@ class Context:
         """`text` escaped, with every `entry 4` / `entries 4, 8` turned into links."""
 
         def numbers(match: re.Match[str]) -> str:
-            links = [f'<a href="{escape(self.url(f"/agreements/{self.agreement.id}/entries/{n}"))}">{n}</a>'
+            links = [f'<a href="{escape(self.url(f"/agreements/{self.id}/entries/{n}"))}">{n}</a>'
                      for n in match.group(2).split(", ")]
             return f"{match.group(1)} {', '.join(links)}"
 
@@ -189,7 +217,7 @@ class Context:
         return f"{base}{path}" + (f"?{urlencode(query)}" if query else "")
 
     def page(self, template: str, title: str, section: str, **values: Any) -> Response:
-        aid = self.agreement.id
+        aid = self.id
         times = [humanize.moment(x.get("integrated_at")) for x in self.all_lines]
         steps = sorted({t for t in times if t is not None})
         before = [t for t in steps if t < self.at]
@@ -198,6 +226,8 @@ class Context:
             "title": title,
             "section": section,
             "agreement": self.agreement,
+            "zone": self.base.timezone,
+            "versions": self.versions,
             "aid": aid,
             "at": self.at,
             "travel": self.travel,
@@ -212,7 +242,7 @@ class Context:
             "keep": self.keep(),
             "travel_to": lambda at: self.request.url.path + "?" + urlencode({**self.keep(), "as_of": humanize.iso(at)}),
             "poll": POLL_SECONDS,
-            "party_name": lambda pid: party_name(self.agreement, pid),
+            "party_name": lambda pid: name_of(self.versions, pid),
             "prev_step": before[-1] if before else None,
             "next_step": after[0] if self.travel and after else None,
             "first_step": steps[0] if steps else None,
@@ -277,8 +307,12 @@ def index(request: Request) -> Response:
     rows = []
     for aid, source in sources_of(request.app).items():
         facts = read_status(source.status(now))
-        stages = [(i, s.title or s.id, facts.stage(s.id).state) for i, s in enumerate(source.agreement.stages, 1)]
-        rows.append({"id": aid, "title": source.agreement.title, "stages": stages, "size": source.size()})
+        agreement = source.agreement
+        if facts.agreement not in (None, agreement.hash):  # amended: lay out the version in force
+            agreement = _versions(agreement, facts, _lines(source, source.size()))[0].agreement
+        stages = [(i, s.title or s.id, facts.stage(s.id).state) for i, s in enumerate(agreement.stages, 1)]
+        rows.append({"id": aid, "title": agreement.title, "stages": stages, "size": source.size(),
+                     "amended": agreement is not source.agreement})
     html = env.get_template("index.html").render(
         title="Agreements", rows=rows, now=now, asset=asset_url(request), root=request.scope.get("root_path", ""),
         STAGE_STATES=STAGE_STATES,
@@ -310,8 +344,16 @@ def obligation(request: Request, agreement_id: str, obligation_id: str) -> Respo
         return Response(status_code=204)
     view = build_obligation(ctx.agreement, obligation_id, ctx.facts, ctx.entries, ctx.at)
     if view is None:
+        removal = removed_by(ctx.versions, obligation_id)
+        if removal is not None:
+            raise PageError(404, "Obligation removed by an amendment",
+                            f"The amendment that took effect at entry {removal.index} ({humanize.when(removal.at)}) "
+                            f"removed the obligation {obligation_id!r}: the version in force ({removal.new}) has no "
+                            "such obligation. Show this page as of a moment before then to see it under the "
+                            "earlier version.")
         raise PageError(404, "No such obligation", f"This agreement has no obligation {obligation_id!r}.")
-    lines = [x for x in ctx.source.explain(obligation_id, ctx.at) if not x.lstrip().startswith("text:")]
+    explained = ctx.source.explain(obligation_id, ctx.at, ctx.agreement)
+    lines = [x for x in explained if not x.lstrip().startswith("text:")]
     return ctx.page("obligation.html", f"{obligation_id} — {ctx.agreement.title}", "overview",
                     view=view, engine_lines=lines)
 

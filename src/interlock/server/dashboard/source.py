@@ -60,8 +60,10 @@ class DashboardSource(Protocol):
         """The note verifier key that signs this log's checkpoints, when known."""
         ...
 
-    def explain(self, obligation_id: str, as_of: datetime) -> list[str]:
-        """The engine's own explanation lines (`interlock explain`); [] when not available."""
+    def explain(self, obligation_id: str, as_of: datetime, agreement: Agreement | None = None) -> list[str]:
+        """The engine's own explanation lines (`interlock explain`); [] when not available.
+
+        `agreement` is the version in force at `as_of` (default: the registered one)."""
         ...
 
 
@@ -109,7 +111,7 @@ class MemorySource:
     def log_key(self) -> str | None:
         return self.verifier_key
 
-    def explain(self, obligation_id: str, as_of: datetime) -> list[str]:
+    def explain(self, obligation_id: str, as_of: datetime, agreement: Agreement | None = None) -> list[str]:
         return self.explain_fn(obligation_id, as_of) if self.explain_fn else []
 
     def _leaves(self) -> list[bytes]:
