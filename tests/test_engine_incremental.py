@@ -27,6 +27,7 @@ MONITORS = ["m1", "m2"]
 def agreement(give_amount: int, answer_quorum: int) -> dict[str, Any]:
     return {
         "id": "incremental",
+        "max_report_delay": "1h",
         "parties": [
             {"id": "a", "role": "party"}, {"id": "b", "role": "party"}, {"id": "g", "role": "guarantor"},
             {"id": "m1", "role": "monitor"}, {"id": "m2", "role": "monitor"},
@@ -63,9 +64,10 @@ def adopted_world(doc: dict[str, Any]) -> tuple[World, datetime]:
 
 @st.composite
 def step(draw: st.DrawFn) -> tuple[Any, ...]:
-    """(minutes after the previous entry, what, who, how many back a reference points, detail)."""
-    what = draw(st.sampled_from(["give", "give", "answer", "answer", "attest", "attest", "dispute", "ruling",
-                                 "status"]))
+    """(minutes after the previous entry, what, who, how many back a reference points (for a
+    claim: tens of minutes since its observation), detail)."""
+    what = draw(st.sampled_from(["give"] * 3 + ["answer"] * 3 + ["attest"] * 2 + ["dispute", "ruling"]
+                                + ["status"] * 2))
     who = {"give": MONITORS, "answer": MONITORS, "attest": MONITORS, "dispute": ["a", "b"], "ruling": ["g"],
            "status": ["-"]}[what]
     return (
@@ -97,14 +99,15 @@ def run(doc: dict[str, Any], steps: list[tuple[Any, ...]]) -> int:
         compared += 1
 
     for minutes, what, who, back, detail in steps:
+        if what == "status":  # the clock moves on, the log does not
+            compare(at + timedelta(minutes=minutes, hours=detail * 5))
+            continue
         at += timedelta(minutes=minutes)
         stamp = format_timestamp(at)
-        if what == "status":
-            compare(at + timedelta(hours=detail * 5))
-            continue
         index = len(world.entries)
-        if what in ("give", "answer"):
-            observed = format_timestamp(at - timedelta(minutes=5 * detail))
+        if what in ("give", "answer"):  # observed up to 80 minutes earlier: often before the last
+            # claim, and reported late (after the hour allowed) now and then
+            observed = format_timestamp(at - timedelta(minutes=10 * back))
             body: dict[str, Any] = {"obligation": what, "units": 1 + detail % 2, "observed_at": observed}
             claims.append(index)
             disputable.append(index)
@@ -145,7 +148,7 @@ def test_many_tranches_interleaved_with_status(order: list[str], data: st.DataOb
     probes = data.draw(st.sets(st.integers(0, len(order) - 1), max_size=6))
     steps = []
     for number, what in enumerate(order):
-        steps.append((1, what, MONITORS[number % 2], 1, 0))
+        steps.append((1, what, MONITORS[number % 2], 1 + number % 7, 0))
         if number in probes:
             steps.append((0, "status", "-", 1, 0))
     assert run(agreement(max(1, order.count("give")), 1), steps) >= 1

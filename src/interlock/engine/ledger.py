@@ -14,11 +14,13 @@ claim (the quorum may have changed): O(claims), once per amendment.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import insort
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from itertools import accumulate
+from operator import attrgetter
 from typing import Any, TypeVar, cast
 
 from interlock.engine.claims import Backing, Claim, Dispute, Void, settle_claim
@@ -71,12 +73,22 @@ class Proposal:
     signers: dict[str, int] = field(default_factory=dict)
 
 
-def _by_observation(c: Claim) -> tuple[datetime, int]:
-    return (c.observed_at, c.index)
+# Sort keys, as C-level getters (the views of a million claims are sorted on every change):
+# (observed_at, index) and (counted_at, counted_by, index).
+_by_observation = attrgetter("observed_at", "index")
+_by_counting = attrgetter("counted_at", "counted_by", "index")
 
 
-def _by_counting(c: Claim) -> tuple[datetime | None, int | None, int]:
-    return (c.counted_at, c.counted_by, c.index)
+def _sorted_into(
+    ordered: tuple[Claim, ...], new: list[Claim], key: Callable[[Claim], Any]
+) -> tuple[Claim, ...]:
+    """`ordered` (sorted by `key`, keys unique) with `new` added, sorted by `key`."""
+    if len(new) > 16:  # many new claims: one sort (Timsort merges the sorted run it finds)
+        return tuple(sorted([*ordered, *new], key=key))
+    out = list(ordered)
+    for claim in new:
+        insort(out, claim, key=key)
+    return tuple(out)
 
 
 class ClaimView:
@@ -85,14 +97,19 @@ class ClaimView:
     `counted` is in order of observation, `by_verification` in the order the claims came to
     count.  A view is immutable: the ledger builds a new one when a claim of the obligation
     changes, so everything derived from it (`memo`, the cached properties) stays valid.
+
+    `ClaimView(claims, after=view)` is the view of `view`'s claims followed by `claims`, when
+    those are new (higher indices, in index order) and none of `view`'s claims changed since:
+    the same view as one built from all the claims, without a pass over the old ones in Python
+    (the sort keys are unique, so inserting in order gives what sorting gives).
     """
 
-    def __init__(self, claims: list[Claim]) -> None:
+    def __init__(self, claims: Sequence[Claim], *, after: ClaimView | None = None) -> None:
         counted: list[Claim] = []
-        awaiting: list[Claim] = []
-        contested: list[Claim] = []
-        voided: list[Claim] = []
-        late: list[Claim] = []
+        awaiting: list[Claim] = [] if after is None else list(after.awaiting)
+        contested: list[Claim] = [] if after is None else list(after.contested)
+        voided: list[Claim] = [] if after is None else list(after.voided)
+        late: list[Claim] = [] if after is None else list(after.late_report)
         for c in claims:  # one pass (claims are in index order, and so is each list)
             if c.counted:
                 counted.append(c)
@@ -104,12 +121,14 @@ class ClaimView:
                 voided.append(c)
             elif c.late_report:
                 late.append(c)
-        self.counted: tuple[Claim, ...] = tuple(sorted(counted, key=_by_observation))
-        self.by_verification: tuple[Claim, ...] = tuple(sorted(counted, key=_by_counting))
-        self.awaiting = tuple(awaiting)
-        self.contested = tuple(contested)
-        self.voided = tuple(voided)
-        self.late_report = tuple(late)
+        before: tuple[Claim, ...] = () if after is None else after.counted
+        by_counting: tuple[Claim, ...] = () if after is None else after.by_verification
+        self.counted: tuple[Claim, ...] = _sorted_into(before, counted, _by_observation)
+        self.by_verification: tuple[Claim, ...] = _sorted_into(by_counting, counted, _by_counting)
+        self.awaiting: tuple[Claim, ...] = tuple(awaiting)
+        self.contested: tuple[Claim, ...] = tuple(contested)
+        self.voided: tuple[Claim, ...] = tuple(voided)
+        self.late_report: tuple[Claim, ...] = tuple(late)
         self.memo: dict[object, object] = {}
 
     def remember(self, key: object, compute: Callable[[], _T]) -> _T:
@@ -169,6 +188,11 @@ class Ledger:
         self.proposals: dict[str, Proposal] = {}
         self.generation: dict[str, int] = {}
         self._views: dict[str, tuple[int, ClaimView]] = {}
+        # Since an obligation's cached view was built: the claims added to it (`_fresh`), and
+        # whether anything else touched it (`_changed`: an attestation, a ruling, …).  With
+        # only new claims, the next view extends the cached one instead of re-sorting them all.
+        self._fresh: dict[str, list[Claim]] = {}
+        self._changed: set[str] = set()
 
     # --- queries used by authorisation and resolution -------------------------------------
 
@@ -196,13 +220,26 @@ class Ledger:
         cached = self._views.get(obligation_id)
         if cached is not None and cached[0] == generation:
             return cached[1]
-        view = ClaimView(self.claims_of.get(obligation_id, []))
+        fresh = self._fresh.pop(obligation_id, None)
+        if cached is not None and fresh is not None and obligation_id not in self._changed:
+            view = ClaimView(fresh, after=cached[1])
+        else:
+            view = ClaimView(self.claims_of.get(obligation_id, []))
+        self._changed.discard(obligation_id)
         self._views[obligation_id] = (generation, view)
         return view
 
     def touch(self, obligation_id: str | None) -> None:
+        """Something about the obligation changed: its next view is built from all its claims."""
         if obligation_id is not None:
             self.generation[obligation_id] = self.generation.get(obligation_id, 0) + 1
+            self._changed.add(obligation_id)
+
+    def _touch_new(self, claim: Claim, obligation_id: str) -> None:
+        """A new claim of the obligation (settled, with the highest index so far)."""
+        self.generation[obligation_id] = self.generation.get(obligation_id, 0) + 1
+        if obligation_id in self._views:  # remembered only while there is a view to extend
+            self._fresh.setdefault(obligation_id, []).append(claim)
 
     def open_disputes(self, index: int) -> list[Dispute]:
         return [
@@ -299,7 +336,7 @@ class Ledger:
             return
         settle_claim(claim, self.terms.quorum(obligation), self.voids)
         self.claims_of.setdefault(obligation, []).append(claim)
-        self.touch(obligation)
+        self._touch_new(claim, obligation)
 
     def _on_attest(self, acc: Accepted, st: Statement) -> None:
         body = st.body
