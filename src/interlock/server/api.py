@@ -39,7 +39,7 @@ from . import schemas
 from .admission import admit_envelope, check_content_type, read_limited
 from .errors import error_responses, reject_unknown_query
 from .operator import check_authorization
-from .reads import parse_as_of, status_of
+from .reads import agreement_in_force, parse_as_of, status_of
 from .settings import ServerSettings
 
 AGREEMENT_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$"
@@ -243,11 +243,13 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
         as_of: Annotated[str | None, Query(max_length=64)] = None,
     ) -> dict[str, Any]:
         log = _log(request, agreement_id)
-        definition = log.agreement.obligation(obligation_id)
-        if definition is None:
-            raise UnknownObligationError(f"{log.agreement.id} has no obligation {obligation_id!r}")
         moment = _as_of(request, log.agreement, as_of)
         result = status_of(log, moment)
+        terms = agreement_in_force(log, result, moment)  # an amendment may add or remove obligations
+        definition = terms.obligation(obligation_id)
+        if definition is None:
+            raise UnknownObligationError(f"{terms.id} has no obligation {obligation_id!r} "
+                                         f"(as of {format_timestamp(moment)})")
         state = result.obligations.get(obligation_id)
         return {
             "id": obligation_id,
@@ -255,7 +257,7 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
             "definition": definition.model_dump(mode="json", by_alias=True, exclude_none=True),
             "status": state.to_json() if state is not None else {},
             "explanation": [_fact(f) for f in getattr(state, "facts", ())],
-            "reasons": _reasons(log, result, obligation_id),
+            "reasons": _reasons(terms, result, obligation_id),
         }
 
     @router.get(
@@ -344,15 +346,12 @@ def build_api_router(settings: ServerSettings) -> APIRouter:
     return router
 
 
-def _reasons(log: Log, result: Any, obligation_id: str) -> list[str]:
-    """The engine's explanation in words (`interlock explain`), one line each."""
+def _reasons(agreement: Agreement, result: Any, obligation_id: str) -> list[str]:
+    """The engine's explanation in words (`interlock explain`) under the version in force."""
     from interlock.engine.explain import explain
     from interlock.engine.terms import Terms
 
-    try:
-        return [line.strip() for line in explain(Terms(log.agreement), result, obligation_id)]
-    except KeyError:  # an obligation only an amendment in force defines
-        return []
+    return [line.strip() for line in explain(Terms(agreement), result, obligation_id)]
 
 
 def _fact(fact: Any) -> dict[str, Any]:

@@ -17,7 +17,8 @@ from collections.abc import Awaitable, Callable, Hashable
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
-from interlock.engine import Status, evaluate
+from interlock.agreement import Agreement
+from interlock.engine import Evaluator, Status, evaluate
 from interlock.errors import BadParameterError, InterlockError
 from interlock.statements import Entry
 from interlock.store import Log, StoredCheckpoint
@@ -71,6 +72,18 @@ def status_of(log: Log, as_of: datetime, size: int | None = None) -> Status:
         raise BadParameterError(f"size {size} is not between 0 and the log's {head} entries")
     entries = prefix(log, size, as_of)
     return evaluate(log.agreement, entries, as_of, signatures=[True] * len(entries))
+
+
+def agreement_in_force(log: Log, result: Status, as_of: datetime) -> Agreement:
+    """The agreement version `result` (the status at `as_of`) was judged under: the registered
+    one, or the amendment in force then — folded from the entries up to `as_of`, which only
+    happens once an amendment has taken effect."""
+    if result.agreement == log.agreement.hash:
+        return log.agreement
+    evaluator = Evaluator(log.agreement)
+    for entry in prefix(log, log.size(), as_of):
+        evaluator.append(entry, signature_ok=True)
+    return evaluator.agreement
 
 
 class ReadCache:
