@@ -91,6 +91,14 @@ def _sorted_into(
     return tuple(out)
 
 
+def _evidence_of(claims: Sequence[Claim]) -> tuple[int, ...]:
+    """The claims and the entries that completed their verification, sorted, once each."""
+    out: set[int] = set()
+    for claim in claims:
+        out.update(claim.evidence_entries())
+    return tuple(sorted(out))
+
+
 class ClaimView:
     """An obligation's claims sorted for the rules, with aggregates computed once per change.
 
@@ -130,6 +138,16 @@ class ClaimView:
         self.voided: tuple[Claim, ...] = tuple(voided)
         self.late_report: tuple[Claim, ...] = tuple(late)
         self.memo: dict[object, object] = {}
+        # What `after` had already summed up, and the claims that count since (never `after`
+        # itself: a chain of views would keep every old view alive).
+        self._new_counted: list[Claim] = [] if after is None else counted
+        self._old_evidence: tuple[int, ...] | None = None
+        self._old_sum: float | None = None
+        if after is not None:
+            self._old_evidence = after.__dict__.get("evidence")
+            in_order = not before or not counted or min(map(_by_observation, counted)) > _by_observation(before[-1])
+            if in_order:  # the new claims follow the old in order of observation: sums go on
+                self._old_sum = after.__dict__.get("_sum")
 
     def remember(self, key: object, compute: Callable[[], _T]) -> _T:
         """`compute()`, once per view and key (the view never changes, so neither does it)."""
@@ -140,14 +158,23 @@ class ClaimView:
     @cached_property
     def evidence(self) -> tuple[int, ...]:
         """Every counted claim and the entries that completed their verification."""
-        out: set[int] = set()
-        for claim in self.counted:
-            out.update(claim.evidence_entries())
-        return tuple(sorted(out))
+        old = self._old_evidence
+        if old is not None:
+            new = _evidence_of(self._new_counted)
+            if not old or not new or new[0] > old[-1]:  # the new entries all come after the old
+                return old + new
+        return _evidence_of(self.counted)
+
+    @cached_property
+    def _sum(self) -> float:
+        """The counted claims' units, added in order of observation."""
+        if self._old_sum is None:
+            return sum(c.units for c in self.counted)
+        return sum((c.units for c in self.counted[len(self.counted) - len(self._new_counted):]), self._old_sum)
 
     @cached_property
     def units(self) -> float:
-        return float(sum(c.units for c in self.counted))
+        return float(self._sum)
 
     @cached_property
     def times(self) -> list[datetime]:
