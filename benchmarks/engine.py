@@ -1,6 +1,8 @@
 """Engine benchmark: a synthetic agreement with 1,000 obligations and 1,000,000 signed entries.
 
     .venv/bin/python benchmarks/engine.py [--entries 1000000] [--obligations 1000] [--workers N]
+    .venv/bin/python benchmarks/engine.py --status-only [--entries 200000]   # unsigned, a minute
+    .venv/bin/python benchmarks/engine.py --tranches 500,1000,2000,4000      # seconds
 
 Reports, in one run:
 - signature verification alone (Ed25519 over the DSSE PAE), entries/s: PyNaCl and
@@ -12,6 +14,10 @@ Reports, in one run:
 - incremental cost per appended entry at 10k and at 1M entries (`Evaluator.append`, with the
   signature already checked and with the engine checking it), and `status()` after an append;
 - peak memory (this process, and the largest worker).
+
+`--status-only` folds the same log unsigned (no signing, no verification) and times only
+`status()`: the first, after 2,000 appends touching every obligation, and after one more.
+`--tranches` times `status()` of one proportional obligation with N met tranches.
 
 Not a test: it takes minutes.  Figures go into docs/performance.md ("Engine").
 """
@@ -251,14 +257,80 @@ def peak_mib() -> tuple[float, float]:
     return own, children
 
 
+def unsigned_entry(agreement: Agreement, i: int, obligations: int) -> Entry:
+    _, statement = statement_for(i, obligations, agreement.hash)
+    return Entry(i, START + timedelta(seconds=i), statement=statement)
+
+
+def status_only(count: int, obligations: int, extra: int) -> None:
+    """`status()` times over an unsigned log of `count` entries (the fold is not timed).
+
+    Each timed call follows `gc.collect()`: a collection that the fold made due would
+    otherwise land in whichever call comes first (0.08 s became 0.17 s in one run).
+    """
+    agreement = parse_document(agreement_document(obligations))
+    evaluator = Evaluator(agreement, unsigned=True)
+    for i in range(count):
+        assert evaluator.append(unsigned_entry(agreement, i, obligations)) is None
+    as_of = START + timedelta(seconds=count + extra + 3600)
+    gc.collect()
+    first, _ = timed(lambda: evaluator.status(as_of))
+    for i in range(count, count + extra):
+        assert evaluator.append(unsigned_entry(agreement, i, obligations)) is None
+    gc.collect()
+    touched, _ = timed(lambda: evaluator.status(as_of))
+    evaluator.append(unsigned_entry(agreement, count + extra, obligations))
+    gc.collect()
+    again, _ = timed(lambda: evaluator.status(as_of))
+    print(f"  unsigned, {count:,} entries: status() {first:.3f} s first, {touched:.3f} s after {extra:,} appends "
+          f"touching every obligation, {again * 1e3:.0f} ms after one more")
+
+
+def proportional_status(tranches: int) -> float:
+    """Seconds for `status()` with one proportional obligation of `tranches` met tranches."""
+    parties = [{"id": p, "name": p, "role": role, "keys": [{"id": f"{p}-1", "ed25519": public_key_b64(seed(p))}]}
+               for p, role in PEOPLE.items()]
+    verify = {"by": ["m1"]}
+    give = {"id": "give", "kind": "deliver", "by": "a", "to": "b", "quantity": {"amount": tranches, "unit": "u"},
+            "due": {"after": "adopted", "plus": "3000d"}, "verify": verify}
+    answer = {"id": "answer", "kind": "deliver", "by": "b", "to": "a", "verify": verify,
+              "quantity": {"per": "give", "ratio": 1, "unit": "u"}, "due": {"after_each": "24h"}}
+    agreement = parse_document({"interlock": 1, "id": "tranches", "title": "Tranches", "parties": parties,
+                                "stages": [{"id": "s1", "opens": "adopted", "obligations": [give, answer]}]})
+    evaluator = Evaluator(agreement, unsigned=True)
+    steps = [("a", "adopt", None), ("b", "adopt", None), ("g", "adopt", None)]
+    steps += [("m1", "evidence", ob) for _ in range(tranches) for ob in ("give", "answer")]
+    for i, (author, kind, ob) in enumerate(steps):
+        at = START + timedelta(seconds=i)
+        body = {} if ob is None else {"obligation": ob, "units": 1, "observed_at": format_timestamp(at)}
+        statement = {"type": kind, "agreement": agreement.hash, "author": author, "key": f"{author}-1",
+                     "issued_at": format_timestamp(at), "nonce": f"n{i}", "body": body}
+        assert evaluator.append(Entry(i, at, statement=statement)) is None
+    gc.collect()
+    took, status = timed(lambda: evaluator.status(START + timedelta(seconds=len(steps) + 60)))
+    assert status.obligations["answer"].state == "fulfilled" and len(status.obligations["answer"].tranches) == tranches
+    return float(took)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--obligations", type=int, default=1000)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--status-only", action="store_true", help="only status() times, unsigned log")
+    parser.add_argument("--tranches", help="only status() of a proportional obligation: N,N,… tranches")
     args = parser.parse_args(argv)
     count, workers = args.entries, args.workers
     extra = 2000
+    if args.status_only or args.tranches:
+        print(f"engine status benchmark, Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}")
+        if args.tranches:
+            for n in (int(part) for part in args.tranches.split(",")):
+                print(f"  status() with one proportional obligation of {n:,} tranches: {proportional_status(n):.3f} s")
+        if args.status_only:
+            status_only(count, args.obligations, extra)
+        print(f"  load average at the end {os.getloadavg()[0]:.1f}")
+        return 0
 
     print(f"engine benchmark: {args.obligations} obligations, {count:,} signed entries, {workers} cores, "
           f"Python {sys.version.split()[0]}, load average {os.getloadavg()[0]:.1f}")
