@@ -9,6 +9,7 @@ signed now, with fresh nonces.
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import itertools
 import json
@@ -19,7 +20,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -213,3 +214,34 @@ def check_ack(ack: dict[str, Any], envelope: dict[str, Any], vkey: str) -> int:
 
 def dumps(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
+
+
+@contextlib.contextmanager
+def logged_app(
+    db: Path, agreement: bytes, entries: Iterable[tuple[datetime, str, str, dict[str, Any], str]],
+    clock: Any, now: datetime,
+) -> Iterator[Any]:
+    """A `TestClient` of a real app over SQLite at `db` whose clock is `clock` (a dashboard
+    `ScenarioClock`): `agreement` registered by the operator, then each (time, author, type,
+    body, agreement hash named) statement signed and posted at its time; the clock then reads
+    `now`."""
+    from fastapi.testclient import TestClient
+
+    from interlock.server.app import create_app
+    from interlock.server.settings import ServerSettings
+
+    app = create_app(f"sqlite:///{db}", log_skey(), clock=clock,
+                     settings=ServerSettings(operator_keys=(operator_key(),)))
+    with TestClient(app) as client:
+        auth = authorization_header(OPERATOR_SEED, "POST", "/v1/agreements", int(clock.now.timestamp()), agreement)
+        registered = client.post("/v1/agreements", content=agreement,
+                                 headers={"Authorization": auth, "Content-Type": "application/yaml"})
+        assert registered.status_code == 201, registered.text
+        agreement_id = registered.json()["id"]
+        for at, author, kind, body, version in entries:
+            clock.now = at
+            envelope = signed(author, kind, body, agreement=version, issued_at=format_timestamp(at))
+            posted = client.post(f"/v1/agreements/{agreement_id}/entries", json=envelope)
+            assert posted.status_code == 201, posted.text
+        clock.now = now
+        yield client

@@ -39,14 +39,10 @@ from fastapi.testclient import TestClient
 
 from interlock.agreement import load_agreement, parse_document
 from interlock.canonical import document_hash
-from interlock.server.app import create_app
 from interlock.server.dashboard.records import EntryView
 from interlock.server.dashboard.replay import ScenarioClock
 from interlock.server.dashboard.versions import in_force, name_of, removed_by
-from interlock.server.operator import authorization_header
-from interlock.server.settings import ServerSettings
-from interlock.timeutil import format_timestamp
-from serverkit import AGREEMENT, AGREEMENT_ID, OPERATOR_SEED, log_skey, operator_key, signed
+from serverkit import AGREEMENT, AGREEMENT_ID, logged_app
 
 V1 = AGREEMENT.decode()
 V2 = (
@@ -89,20 +85,7 @@ PAGE = f"/agreements/{AGREEMENT_ID}"
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     assert V2.count("open-crossing") == 2 and OLD != NEW  # every change landed
     clock = ScenarioClock(datetime(2026, 3, 3, 7, 0, tzinfo=UTC))
-    db = tmp_path_factory.mktemp("amended") / "log.db"
-    app = create_app(f"sqlite:///{db}", log_skey(), clock=clock,
-                     settings=ServerSettings(operator_keys=(operator_key(),)))
-    with TestClient(app) as c:
-        auth = authorization_header(OPERATOR_SEED, "POST", "/v1/agreements", int(clock.now.timestamp()), AGREEMENT)
-        registered = c.post("/v1/agreements", content=AGREEMENT,
-                            headers={"Authorization": auth, "Content-Type": "application/yaml"})
-        assert registered.status_code == 201, registered.text
-        for at, author, kind, body, version in ENTRIES:
-            clock.now = at
-            envelope = signed(author, kind, body, agreement=version, issued_at=format_timestamp(at))
-            posted = c.post(f"/v1/agreements/{AGREEMENT_ID}/entries", json=envelope)
-            assert posted.status_code == 201, posted.text
-        clock.now = NOW
+    with logged_app(tmp_path_factory.mktemp("amended") / "log.db", AGREEMENT, ENTRIES, clock, NOW) as c:
         yield c
 
 

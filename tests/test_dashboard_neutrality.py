@@ -21,23 +21,14 @@ design (docs/dashboard.md, "Neutrality").  A preference for a side by its id is 
 
 from __future__ import annotations
 
-import json
 import re
-from datetime import datetime
 from typing import Any
 
-from fastapi import FastAPI
-from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from engine_world import when
-from interlock.engine import evaluate
-from interlock.server.dashboard import router
-from interlock.server.dashboard.adapter import status_json
-from interlock.server.dashboard.source import MemorySource
-from interlock.statements import dump_entries
-from test_engine_properties import build_log, final_time, rename
+from test_dashboard_pages import symmetric_overview
+from test_engine_properties import rename
 
 GIVE = ("full", "late", "partial", "none")
 ACT = ("both", "one", "none")
@@ -84,20 +75,7 @@ def steps_for(a: Fates, b: Fates, a_first: bool) -> list[tuple[Any, ...]]:
 
 
 def overview(steps: list[tuple[Any, ...]], mirror: bool) -> str:
-    world = build_log(steps, ["a", "b", "g"], signed=True, mirror=mirror)
-    lines = [json.loads(x) for x in dump_entries(world.entries).splitlines() if x]
-
-    def status(at: datetime) -> dict[str, Any]:
-        return status_json(evaluate(world.agreement, [e for e in world.entries if e.integrated_at <= at], at))
-
-    app = FastAPI()
-    app.state.dashboard_sources = {"symmetric": MemorySource(world.agreement, lines, status)}
-    app.state.clock = lambda: when(final_time(world))
-    app.include_router(router)
-    with TestClient(app) as client:
-        page = client.get("/agreements/symmetric")
-    assert page.status_code == 200
-    return page.text
+    return symmetric_overview(mirror, steps)[1]
 
 
 def classes(html: str) -> list[tuple[str, str]]:

@@ -292,10 +292,11 @@ def test_as_of_has_the_same_bounds_in_the_api_and_the_dashboard(
         assert "Traceback" not in page.text
 
 
-def _symmetric_overview(mirror: bool) -> tuple[Any, str]:
-    """The overview of tests/test_engine_properties.py's symmetric agreement (sides a and b) two
-    days after its adoptions; `mirror` swaps a and b everywhere, statements too (its helper)."""
-    world = build_log([], ["a", "b", "g"], signed=True, mirror=mirror)
+def symmetric_overview(mirror: bool, steps: list[tuple[Any, ...]] | None = None) -> tuple[Any, str]:
+    """The overview of tests/test_engine_properties.py's symmetric agreement (sides a and b)
+    after its adoptions and `steps` (its `build_log` steps; none: two days after adoption);
+    `mirror` swaps a and b everywhere, statements too (its helper)."""
+    world = build_log(steps or [], ["a", "b", "g"], signed=True, mirror=mirror)
     lines = [json.loads(x) for x in dump_entries(world.entries).splitlines() if x]
 
     def status(at: datetime) -> dict[str, Any]:
@@ -312,8 +313,8 @@ def _symmetric_overview(mirror: bool) -> tuple[Any, str]:
 
 
 def test_the_overview_mirrors_when_the_sides_are_swapped() -> None:
-    agreement, html = _symmetric_overview(False)
-    swapped, mirror_html = _symmetric_overview(True)
+    agreement, html = symmetric_overview(False)
+    swapped, mirror_html = symmetric_overview(True)
     # the same structure, the same classes (so colours) in the same places
     assert re.findall(r'<(\w+)[^>]*class="([^"]*)"', html) == re.findall(r'<(\w+)[^>]*class="([^"]*)"', mirror_html)
     # each obligation's state is its counterpart's; both sides' cards are there

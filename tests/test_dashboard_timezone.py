@@ -26,13 +26,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from interlock.agreement import load_agreement
-from interlock.server.app import create_app
 from interlock.server.dashboard.humanize import wall, zoned
 from interlock.server.dashboard.replay import ScenarioClock
-from interlock.server.operator import authorization_header
-from interlock.server.settings import ServerSettings
-from interlock.timeutil import format_timestamp
-from serverkit import AGREEMENT, AGREEMENT_ID, OPERATOR_SEED, log_skey, operator_key, signed
+from serverkit import AGREEMENT, AGREEMENT_ID, logged_app
 
 ZONED = AGREEMENT.replace(b"timezone: UTC", b"timezone: Asia/Jerusalem")
 TEXT = "2026-03-04T09:30"  # no offset
@@ -52,20 +48,9 @@ def zoned_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClien
     assert b"timezone: Asia/Jerusalem" in ZONED
     digest = load_agreement(ZONED).hash
     clock = ScenarioClock(datetime(2026, 3, 3, 7, 0, tzinfo=UTC))
-    db = tmp_path_factory.mktemp("zoned") / "log.db"
-    app = create_app(f"sqlite:///{db}", log_skey(), clock=clock,
-                     settings=ServerSettings(operator_keys=(operator_key(),)))
-    with TestClient(app) as c:
-        auth = authorization_header(OPERATOR_SEED, "POST", "/v1/agreements", int(clock.now.timestamp()), ZONED)
-        registered = c.post("/v1/agreements", content=ZONED,
-                            headers={"Authorization": auth, "Content-Type": "application/yaml"})
-        assert registered.status_code == 201, registered.text
-        for at, author, kind, body in ENTRIES:
-            clock.now = at
-            envelope = signed(author, kind, body, agreement=digest, issued_at=format_timestamp(at))
-            posted = c.post(f"/v1/agreements/{AGREEMENT_ID}/entries", json=envelope)
-            assert posted.status_code == 201, posted.text
-        clock.now = datetime(2026, 3, 5, tzinfo=UTC)  # both readings lie in the past
+    entries = [(at, author, kind, body, digest) for at, author, kind, body in ENTRIES]
+    now = datetime(2026, 3, 5, tzinfo=UTC)  # both readings lie in the past
+    with logged_app(tmp_path_factory.mktemp("zoned") / "log.db", ZONED, entries, clock, now) as c:
         yield c
 
 
