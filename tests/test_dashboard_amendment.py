@@ -151,7 +151,14 @@ def test_before_the_amendment_the_page_shows_the_original(client: TestClient) ->
     assert states(html, "stage") == {"s1": "open", "s2": "locked", "s3": "locked"} == api_states(status, "stages")
     assert "open-crossing" not in html and "rebuild-bridge" not in html
     assert "Reconstruction" not in html and "Kerem" not in html
-    assert 'id="amendment"' not in html and NEW not in html
+    assert 'id="amendment"' not in html
+    # north and south have signed version 2, east not yet: it is shown as a proposal only
+    proposals = re.findall(r'<section class="wrap notice proposal".*?</section>', html, re.S)
+    assert len(proposals) == 1 and f'data-proposal="{NEW}"' in proposals[0]
+    assert re.findall(r'data-party="([a-z]+)"(?: data-entry="(\d+)")?', proposals[0]) == [
+        ("north", "3"), ("south", "4"), ("east", ""),
+    ]
+    assert NEW not in html.replace(proposals[0], "")
     assert "<h1>Northland–Southland exchange and withdrawal</h1>" in html
     assert f"Agreement <code class=\"hash\">{OLD}</code>." in html
     assert "from the first 5 of 7 log entries" in html
@@ -166,6 +173,7 @@ def test_just_after_it_takes_effect_the_new_obligation_runs(client: TestClient) 
     assert states(html, "obligation")["open-crossing"] == "active" == status["obligations"]["open-crossing"]["state"]
     assert "due in 1 d 19 h (5 Mar 2026 09:00 UTC)" in html  # two units, rounded down
     assert 'id="amendment"' in html and f'data-new="{NEW}"' in html
+    assert 'class="wrap notice proposal"' not in html  # taken effect: no longer a proposal
     # the link to the amendment entry keeps the moment
     assert f'href="/agreements/{AGREEMENT_ID}/entries/5?as_of=2026-03-03T13%3A30%3A00Z"' in html
 

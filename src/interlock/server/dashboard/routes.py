@@ -31,6 +31,7 @@ from interlock.server.dashboard.labels import ENTRY_TYPES, OBLIGATION_STATES, ST
 from interlock.server.dashboard.logview import read_checkpoint
 from interlock.server.dashboard.obligation import build_obligation
 from interlock.server.dashboard.overview import build_overview
+from interlock.server.dashboard.proposals import Pending, pending
 from interlock.server.dashboard.records import EntryView, filter_entries, read_entries, resummarise
 from interlock.server.dashboard.source import DashboardSource, sources_of
 from interlock.server.dashboard.versions import Versions, in_force, name_of, removed_by
@@ -178,6 +179,11 @@ class Context:
     def entries(self) -> list[EntryView]:
         return self._read[1]
 
+    @functools.cached_property
+    def proposals(self) -> tuple[Pending, ...]:
+        """The amendments proposed and not in force at `at` (the engine's open proposals)."""
+        return pending(self.versions, self.entries)
+
     def unchanged_poll(self, refresh: timedelta | None) -> bool:
         """A live poll that would show exactly what the reader already has."""
         if self.travel or "hx-request" not in self.request.headers:
@@ -228,6 +234,7 @@ class Context:
             "agreement": self.agreement,
             "zone": self.base.timezone,
             "versions": self.versions,
+            "proposals": self.proposals,
             "aid": aid,
             "at": self.at,
             "travel": self.travel,

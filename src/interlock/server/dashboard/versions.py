@@ -85,6 +85,12 @@ def _parse(entry: EntryView, named: str) -> Agreement | None:
     return _PARSED[named]
 
 
+def parse_amendment(entry: EntryView) -> Agreement | None:
+    """The agreement an `amend` entry carries, or None if it carries no valid document."""
+    named = _hash(entry)
+    return None if named is None else _parse(entry, named)
+
+
 def in_force(base: Agreement, hash_in_force: str | None, entries: Sequence[EntryView]) -> Versions:
     """The version named `hash_in_force` (the Status's `agreement`) and how it came to be in force.
 
