@@ -204,3 +204,96 @@ def test_workers_that_keep_dying_stop_the_pool_and_the_committer_carries_on(log:
             doomed.result(timeout=60)
         result = fine.result(timeout=60)
         assert isinstance(result, Ack) and result.index == submitted + 5
+
+
+def test_a_submission_racing_close_is_committed_or_refused_never_left_waiting(log: Any) -> None:
+    """A caller that passed the closed-check just before `close()` must not queue behind the
+    stop marker: it is told the writer is closed (here its preparation is held until close
+    has finished)."""
+    writer = LogWriter(log, lambda: T0)
+    real_prepare = log.prepare
+    inside, release = threading.Event(), threading.Event()
+
+    def held(envelope: Any) -> Any:
+        inside.set()
+        release.wait(30)
+        return real_prepare(envelope)
+
+    log.prepare = held
+    outcome: list[Any] = []
+
+    def submit() -> None:
+        try:
+            outcome.append(writer.submit_future(signed("observers", "racing")))
+        except RuntimeError as err:
+            outcome.append(err)
+
+    racer = threading.Thread(target=submit)
+    racer.start()
+    assert inside.wait(30)
+    writer.close()
+    release.set()
+    racer.join(30)
+    [result] = outcome
+    assert isinstance(result, RuntimeError) and "closed" in str(result)
+    assert log.count_rows()["entries"] == 0
+
+
+def test_a_replacement_worker_that_cannot_start_stops_the_pool_and_nothing_hangs(log: Any) -> None:
+    with LogWriter(log, lambda: T0, processes=1) as writer:
+        assert [a[0] for a in answers(writer, adoptions())] == ["logged"] * 3
+        pool = writer._pool
+        assert pool is not None
+        [pid] = pool.pids
+        os.kill(pid, signal.SIGKILL)
+        time.sleep(0.3)
+
+        def cannot_spawn() -> Any:
+            raise OSError(24, "Too many open files")
+
+        pool._spawn = cannot_spawn  # type: ignore[method-assign]
+        after = writer.submit(signed("observers", "after-death"), timeout=60)
+        assert isinstance(after, Ack) and after.index == 3  # prepared by the committer
+        assert pool.stopped
+        later = describe(writer.submit(signed("observers", "later"), timeout=60))
+        assert later == ("logged", 4, "2026-03-03T08:00:00Z")
+    # close() returned: the with-block ended
+
+
+def test_a_worker_that_stops_answering_is_replaced_after_the_timeout(log: Any) -> None:
+    with LogWriter(log, lambda: T0, processes=1) as writer:
+        assert [a[0] for a in answers(writer, adoptions())] == ["logged"] * 3
+        pool = writer._pool
+        assert pool is not None
+        pool.answer_timeout = 1.0
+        [pid] = pool.pids
+        os.kill(pid, signal.SIGSTOP)  # alive, but answers nothing
+        try:
+            started = time.monotonic()
+            result = writer.submit(signed("observers", "while-stuck"), timeout=60)
+            waited = time.monotonic() - started
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGCONT)
+        assert isinstance(result, Ack) and result.index == 3
+        assert 1.0 <= waited < 30
+        assert pool.pids and pid not in pool.pids and not pool.stopped  # killed and replaced
+        assert describe(writer.submit(signed("observers", "next"), timeout=60))[1] == 4
+
+
+def test_an_unexpected_error_in_the_committer_fails_that_batch_only(log: Any) -> None:
+    with LogWriter(log, lambda: T0, processes=1) as writer:
+        assert [a[0] for a in answers(writer, adoptions())] == ["logged"] * 3
+        real = writer._prepared
+        calls = iter([True])
+
+        def once(items: Any, ticket: Any) -> Any:
+            if next(calls, False):
+                raise ValueError("simulated failure")
+            return real(items, ticket)
+
+        writer._prepared = once  # type: ignore[method-assign]
+        doomed = writer.submit_future(signed("observers", "doomed"))
+        with pytest.raises(ValueError, match="simulated failure"):
+            doomed.result(timeout=60)
+        assert describe(writer.submit(signed("observers", "fine"), timeout=60))[:2] == ("logged", 3)

@@ -92,8 +92,8 @@ def _insert_many(conn: Connection, into: tuple[Any, tuple[str, ...], tuple[str, 
         return
     table, columns, types = into
     if conn.dialect.name == "postgresql":
-        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        with cursor.copy(f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)") as copy:
+        copy_sql = f"COPY {table.name} ({', '.join(columns)}) FROM STDIN (FORMAT BINARY)"
+        with conn.connection.dbapi_connection.cursor() as cursor, cursor.copy(copy_sql) as copy:  # type: ignore[union-attr]
             copy.set_types(types)
             for row in rows:
                 copy.write_row(row)

@@ -6,18 +6,23 @@ request is pickled by the thread that sends it and the answer unpickled by the t
 waits for it.  Each worker answers its requests in the order it got them, so a caller that
 `receive`s tickets in the order it `send`s them never waits on a later request.
 
-A worker that dies (or a request that cannot be pickled) makes `send` or `receive` return
-None; the worker is restarted and the caller prepares that chunk itself.  After `4 × N`
-restarts the pool stops for good and every `send` returns None.
+A worker that dies, hangs (no answer within `answer_timeout`) or cannot be reached makes
+`send` or `receive` return None; it is replaced and the caller prepares that chunk itself
+(so does a request that cannot be pickled).  More than `4 × N` deaths within ten minutes,
+or a replacement that cannot be started, stop the pool for good (logged): every `send`
+returns None from then on and the caller prepares everything.
 """
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import itertools
+import logging
 import multiprocessing
 import os
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -28,6 +33,9 @@ from interlock.store.prepare import Checked, Keyring, prepare_chunk
 from interlock.store.records import Refusal
 
 Answer = list["Refusal | Checked"]
+_log = logging.getLogger(__name__)
+_DEATHS_PER_WORKER = 4  # deaths allowed per worker …
+_DEATH_WINDOW = 600  # … within this many seconds, before the pool stops
 
 
 _NICENESS = 10
@@ -68,47 +76,67 @@ class Ticket:
 
 
 class PreparePool:
-    """`processes` spawned workers (spawn is safe in a threaded server)."""
+    """`processes` spawned workers (spawn is safe in a threaded server).
 
-    def __init__(self, processes: int) -> None:
+    Meant for two threads: one that `send`s and one that `receive`s the tickets in the order
+    they were sent.  A pipe is closed only when no thread can be inside it: a replaced
+    worker's connection is retired, and the receiving thread closes retired connections
+    before it reads (when no send is in progress) — closing a connection another thread is
+    reading or writing could hand its file number to a new worker's pipe mid-message."""
+
+    def __init__(self, processes: int, *, answer_timeout: float = 30.0) -> None:
         if processes < 1:
             raise ValueError("a pool needs at least one process")
+        self.answer_timeout = answer_timeout
         self._context = multiprocessing.get_context("spawn")
         self._generations = itertools.count()
-        self._lock = threading.Lock()  # guards `_workers` against a restart during a send
+        self._lock = threading.Lock()  # guards `_workers`, `_retired`, `_deaths`
+        self._sending = threading.Lock()  # held for the whole of a send
+        self._retired: list[Connection] = []
+        self._deaths: collections.deque[float] = collections.deque()
         self._workers = [self._spawn() for _ in range(processes)]
         self._next = itertools.cycle(range(processes))
-        self._restarts_left = 4 * processes  # then the pool stops: workers that cannot live
 
     def _spawn(self) -> _Worker:
         parent, child = self._context.Pipe()
         process = self._context.Process(target=_serve, args=(child,), daemon=True, name="interlock-prepare")
-        process.start()
-        child.close()
+        try:
+            process.start()
+        finally:
+            child.close()
         return _Worker(process, parent, next(self._generations))
 
     @property
     def pids(self) -> list[int]:
         return [w.process.pid for w in self._workers if w.process.pid is not None]
 
+    @property
+    def stopped(self) -> bool:
+        """True once closed, or stopped after its workers kept dying."""
+        return not self._workers
+
     def send(self, envelopes: Sequence[Any], ring: Keyring) -> Ticket | None:
-        """Hand a chunk to the next worker; None if it could not be sent."""
-        slot = next(self._next)
-        with self._lock:
-            if not self._workers:
-                return None  # closed, or stopped after too many restarts
-            worker = self._workers[slot]
-        try:
-            worker.conn.send((list(envelopes), dict(ring)))
-        except (OSError, ValueError):  # the worker is gone
-            self._restart(slot, worker.generation)
-            return None
-        except Exception:  # pickling failed: nothing was written
-            return None
-        return Ticket(slot, worker.generation)
+        """Hand a chunk to the next worker; None if it could not be sent (pool stopped, worker
+        gone, or a request that cannot be pickled — nothing of it is written then)."""
+        with self._sending:
+            with self._lock:
+                if not self._workers:
+                    return None
+                slot = next(self._next) % len(self._workers)
+                worker = self._workers[slot]
+            try:
+                worker.conn.send((list(envelopes), dict(ring)))
+            except (OSError, ValueError, TypeError):  # the worker is gone (or its pipe retired)
+                self._replace(slot, worker.generation)
+                return None
+            except Exception:  # pickling failed before anything was written
+                return None
+            return Ticket(slot, worker.generation)
 
     def receive(self, ticket: Ticket) -> Answer | None:
-        """The answer to `ticket` (blocking); None if its worker died before answering."""
+        """The answer to `ticket`; None if its worker died, gave no answer within
+        `answer_timeout` seconds (it is killed and replaced), or sent something unreadable."""
+        self._close_retired()
         with self._lock:
             if not self._workers:
                 return None
@@ -116,41 +144,62 @@ class PreparePool:
         if worker.generation != ticket.generation:
             return None
         try:
+            if not worker.conn.poll(self.answer_timeout):
+                raise TimeoutError(f"no answer from prepare worker {worker.process.pid}")
             answer: Answer = worker.conn.recv()
-        except (EOFError, OSError):
-            self._restart(ticket.slot, ticket.generation)
+        except Exception:  # EOF (it died), timeout, a garbled answer: replace it
+            self._replace(ticket.slot, ticket.generation)
             return None
         return answer
 
-    def _restart(self, slot: int, generation: int) -> None:
-        """Replace a dead worker; after too many deaths stop every worker (the caller then
+    def _close_retired(self) -> None:
+        """Close replaced workers' pipes, unless a send is in progress (then later)."""
+        if not self._retired or not self._sending.acquire(blocking=False):
+            return
+        try:
+            with self._lock:
+                retired, self._retired = self._retired, []
+            for conn in retired:
+                conn.close()
+        finally:
+            self._sending.release()
+
+    def _replace(self, slot: int, generation: int) -> None:
+        """Kill and replace a worker that died or hung.  More than `4 × N` deaths within ten
+        minutes, or a replacement that cannot be started, stop the whole pool (the caller then
         prepares everything itself) rather than spawn processes that cannot live."""
         with self._lock:
             if not self._workers or self._workers[slot].generation != generation:
-                return  # stopped, or restarted already
+                return  # stopped, or replaced already
             worker = self._workers[slot]
-            worker.conn.close()
             worker.process.kill()
             worker.process.join(5)
-            if self._restarts_left > 0:
-                self._restarts_left -= 1
-                self._workers[slot] = self._spawn()
-                return
+            self._retired.append(worker.conn)
+            now = time.monotonic()
+            self._deaths.append(now)
+            while self._deaths and self._deaths[0] < now - _DEATH_WINDOW:
+                self._deaths.popleft()
+            if len(self._deaths) <= _DEATHS_PER_WORKER * len(self._workers):
+                try:
+                    self._workers[slot] = self._spawn()
+                    _log.warning("prepare worker %s ended; replaced", worker.process.pid)
+                    return
+                except Exception as exc:
+                    _log.error("a prepare worker could not be started (%s)", exc)
             doomed, self._workers = self._workers, []
-        for other in doomed:
-            other.process.kill()
-            other.process.join(5)
-            other.conn.close()
-
-    @property
-    def stopped(self) -> bool:
-        """True once closed, or stopped after its workers kept dying."""
-        return not self._workers
+            _log.error("prepare workers stopped after %d deaths in %d s: submissions are prepared "
+                       "by the committer from now on", len(self._deaths), _DEATH_WINDOW)
+            for other in doomed:
+                other.process.kill()
+                other.process.join(5)
+                self._retired.append(other.conn)
 
     def close(self) -> None:
-        """Stop every worker (after its current request)."""
+        """Stop every worker (after its current request).  Call when no thread sends or
+        receives any more."""
         with self._lock:
             workers, self._workers = self._workers, []
+            retired, self._retired = self._retired, []
         for worker in workers:
             with contextlib.suppress(OSError, ValueError):
                 worker.conn.send(None)
@@ -160,3 +209,5 @@ class PreparePool:
                 worker.process.kill()
                 worker.process.join()
             worker.conn.close()
+        for conn in retired:
+            conn.close()

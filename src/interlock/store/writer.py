@@ -62,6 +62,7 @@ class LogWriter:
         self.processes = processes
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._closed = False
+        self._door = threading.Lock()  # nothing is queued after the stop marker
         self._pool: PreparePool | None = None
         self._threads: list[threading.Thread] = []
         if processes:
@@ -80,18 +81,21 @@ class LogWriter:
         self._threads.append(thread)
 
     def submit_future(self, envelope: Any) -> Answer:
-        """Queue one envelope; the future resolves to its `Ack` or `Refusal` after commit."""
+        """Queue one envelope; the future resolves to its `Ack` or `Refusal` after commit.
+        Raises `RuntimeError` once the writer is closed."""
         future: Answer = Future()
         if self._closed:
             raise RuntimeError("the log writer is closed")
-        if self._pool is not None:
-            self._queue.put((envelope, future))
-            return future
-        prepared = self.log.prepare(envelope)
-        if isinstance(prepared, Refusal):
-            future.set_result(prepared)
-        else:
-            self._queue.put((prepared, future))
+        item: Any = envelope
+        if self._pool is None:
+            item = self.log.prepare(envelope)
+            if isinstance(item, Refusal):
+                future.set_result(item)
+                return future
+        with self._door:
+            if self._closed:  # closed while this envelope was being prepared
+                raise RuntimeError("the log writer is closed")
+            self._queue.put((item, future))
         return future
 
     def submit(self, envelope: Any, timeout: float | None = None) -> Ack | Refusal:
@@ -100,13 +104,15 @@ class LogWriter:
 
     def close(self) -> None:
         """Commit what is queued, then stop the threads and worker processes."""
-        if not self._closed:
+        with self._door:
+            if self._closed:
+                return
             self._closed = True
             self._queue.put(_STOP)
-            for thread in self._threads:
-                thread.join()
-            if self._pool is not None:
-                self._pool.close()
+        for thread in self._threads:
+            thread.join()
+        if self._pool is not None:
+            self._pool.close()
 
     def __enter__(self) -> LogWriter:
         return self
@@ -140,6 +146,14 @@ class LogWriter:
             if batch:
                 self._commit(batch)
 
+    @staticmethod
+    def _fail(futures: list[Answer], exc: BaseException) -> None:
+        """Answer every still-open future with `exc`: a thread of the writer must never leave a
+        caller waiting for good."""
+        for future in futures:
+            if not future.done() and (future.running() or future.set_running_or_notify_cancel()):
+                future.set_exception(exc)
+
     # --- with worker processes ---------------------------------------------------------------
 
     def _dispatch(self) -> None:
@@ -147,7 +161,11 @@ class LogWriter:
         while not stopping:
             batch, stopping = self._gather()
             if batch:
-                self._dispatched.put(self._send(batch))
+                try:
+                    chunks = self._send(batch)
+                except Exception:  # the committer prepares the whole batch itself
+                    chunks = [(batch, None)]
+                self._dispatched.put(chunks)
         self._dispatched.put(_STOP)
 
     def _send(self, batch: list[tuple[Any, Answer]]) -> list[_Chunk]:
@@ -167,11 +185,14 @@ class LogWriter:
             chunks = self._dispatched.get()
             if chunks is _STOP:
                 return
-            ready: list[tuple[Prepared, Answer]] = []
-            for items, ticket in chunks:
-                ready.extend(self._prepared(items, ticket))
-            if ready:
-                self._commit(ready)
+            try:
+                ready: list[tuple[Prepared, Answer]] = []
+                for items, ticket in chunks:
+                    ready.extend(self._prepared(items, ticket))
+                if ready:
+                    self._commit(ready)
+            except Exception as exc:  # unexpected: fail this batch, go on with the next
+                self._fail([future for items, _ in chunks for _, future in items], exc)
 
     def _prepared(self, items: list[tuple[Any, Answer]], ticket: Ticket | None) -> list[tuple[Prepared, Answer]]:
         """The chunk's prepared submissions; refusals are answered at once."""
