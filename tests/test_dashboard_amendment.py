@@ -42,7 +42,8 @@ from interlock.canonical import document_hash
 from interlock.server.dashboard.records import EntryView
 from interlock.server.dashboard.replay import ScenarioClock
 from interlock.server.dashboard.versions import in_force, name_of, removed_by
-from serverkit import AGREEMENT, AGREEMENT_ID, logged_app
+from interlock.statements.keys import public_key_b64
+from serverkit import AGREEMENT, AGREEMENT_ID, logged_app, seed_of
 
 V1 = AGREEMENT.decode()
 V2 = (
@@ -254,3 +255,66 @@ def test_the_chain_of_amendments_is_read_back_from_the_version_in_force() -> Non
     assert v1.agreement is base and not v1.amended and v1.unknown is None
     stranger = in_force(base, "sha256:" + "0" * 64, log)
     assert stranger.agreement is base and stranger.unknown == "sha256:" + "0" * 64
+
+
+
+# Version 3 removes the monitor red-cross (its two `verify` go to the observers) and adds a
+# monitor west, listed last.  Log, by hand: 0-2 adoptions; red-cross notes at 3 and 5, the
+# observers' at 4; north, south, east sign version 3 at 6, 7, 8 (in force at 8, 12:00); west
+# notes at 9 and 11, the observers' at 10.  So red-cross wrote exactly 3 and 5, west 9 and 11.
+V3 = (
+    V1.replace('  - {id: red-cross, name: Red-Cross, role: monitor, keys: [{id: red-cross-1, ed25519: '
+               '"mqCRY97QP/vVitVUL1V7IHOZhy0M1uRmhiSY/gHI4UM="}]}\n',
+               '  - {id: west, name: West, role: monitor, keys: [{id: west-1, ed25519: '
+               f'"{public_key_b64(seed_of("west"))}"}}]}}\n')
+    .replace("verify: {by: [red-cross], quorum: 1}", "verify: {by: [observers], quorum: 1}")
+)
+H3 = load_agreement(V3.encode()).hash
+
+
+def _at(hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 3, 3, hour, minute, tzinfo=UTC)
+
+
+REMOVAL = [
+    (_at(8), "north", "adopt", {}, OLD),
+    (_at(8, 10), "south", "adopt", {}, OLD),
+    (_at(9), "east", "adopt", {}, OLD),
+    (_at(9, 30), "red-cross", "note", {"text": "ready"}, OLD),
+    (_at(10), "observers", "note", {"text": "present"}, OLD),
+    (_at(10, 15), "red-cross", "note", {"text": "still ready"}, OLD),
+    (_at(11), "north", "amend", {"document": yaml.safe_load(V3)}, OLD),
+    (_at(11, 30), "south", "amend", {"document": yaml.safe_load(V3)}, OLD),
+    (_at(12), "east", "amend", {"document": yaml.safe_load(V3)}, OLD),
+    (_at(13), "west", "note", {"text": "arrived"}, H3),
+    (_at(13, 30), "observers", "note", {"text": "still present"}, H3),
+    (_at(14), "west", "note", {"text": "settled"}, H3),
+]
+
+
+def party_options(html: str) -> list[tuple[str, str]]:
+    select = re.search(r'<select id="f-party" name="party">(.*?)</select>', html, re.S)
+    assert select is not None
+    return re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select.group(1))
+
+
+def test_the_party_filter_offers_removed_and_added_parties(tmp_path: Any) -> None:
+    assert V3.count("red-cross") == 0 and V3.count("{id: west, name: West, role: monitor") == 1  # every change landed
+    with logged_app(tmp_path / "log.db", AGREEMENT, REMOVAL, ScenarioClock(_at(7)), _at(15)) as client:
+        assert api_status(client)["agreement"] == H3
+        timeline = f"{PAGE}/timeline"
+        html = client.get(timeline).text
+        assert party_options(html) == [
+            ("", "Any party"), ("north", "North"), ("south", "South"), ("east", "East"),
+            ("observers", "Observers"), ("red-cross", "Red-Cross (removed by an amendment)"), ("west", "West"),
+        ]
+        for party, indices in (("red-cross", ["5", "3"]), ("west", ["11", "9"]), ("observers", ["10", "4"])):
+            chosen = client.get(timeline, params={"party": party}).text
+            assert re.findall(r'data-index="(\d+)"', chosen) == indices, party
+            assert f'<option value="{party}" selected>' in chosen
+        # before version 3 took effect: the original's parties only, none marked removed
+        early = client.get(timeline, params={"as_of": "2026-03-03T11:45:00Z"}).text
+        assert party_options(early) == [
+            ("", "Any party"), ("north", "North"), ("south", "South"), ("east", "East"),
+            ("observers", "Observers"), ("red-cross", "Red-Cross"),
+        ]

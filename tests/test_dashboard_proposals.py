@@ -44,7 +44,8 @@ from fastapi.testclient import TestClient
 
 from interlock.agreement import load_agreement
 from interlock.server.dashboard.replay import ScenarioClock
-from serverkit import AGREEMENT, AGREEMENT_ID, logged_app
+from interlock.timeutil import format_timestamp
+from serverkit import AGREEMENT, AGREEMENT_ID, logged_app, signed
 
 V1 = AGREEMENT.decode()
 T1 = "Northland–Southland exchange and withdrawal"
@@ -195,3 +196,43 @@ def test_both_sides_unsigned_read_the_same_in_either_log(client: TestClient, mir
         expected(H3, T3, "East", 7, "14:00", signed=[("East", 7)],
                  missing=["North", "South"], in_force=H2, travel=True),
     ]
+
+
+def index_lines(html: str) -> list[tuple[str, str]]:
+    """The list of agreements' proposal lines: (document hash, plain text)."""
+    found = re.findall(r'<p class="proposed" data-proposal="([^"]+)">(.*?)</p>', html, re.S)
+    return [(h, " ".join(htmllib.unescape(re.sub(r"<[^>]+>", "", t)).split())) for h, t in found]
+
+
+def test_the_list_of_agreements_counts_the_signatures_of_each_proposal(tmp_path: Any) -> None:
+    """The list of agreements (`/`, always now) over the module docstring's log as it grows, by
+    hand: after entry 5 (12:30) V3 signed by south only (1 of 3) and V2 by north and east (2 of
+    3), oldest proposal first; after entry 6 (13:00) V2 is in force and nothing is proposed;
+    after entry 7 (14:00) V3 under V2 signed by east (1 of 3); after entry 8, 2 of 3."""
+    entries = log("north", "south")
+    clock = ScenarioClock(at(7))
+
+    def line(count: int) -> str:
+        return f"An amendment is proposed, not in force: signed by {count} of 3 required signers."
+
+    def post(index: int) -> None:
+        moment, author, kind, body, named = entries[index]
+        clock.now = moment
+        envelope = signed(author, kind, body, agreement=named, issued_at=format_timestamp(moment))
+        assert client.post(f"/v1/agreements/{AGREEMENT_ID}/entries", json=envelope).status_code == 201
+
+    with logged_app(tmp_path / "log.db", AGREEMENT, entries[:3], clock, at(9, 30)) as client:
+        assert index_lines(client.get("/").text) == []  # no amend in the log
+        for index in (3, 4, 5):
+            post(index)
+        html = client.get("/").text
+        assert index_lines(html) == [(H3, line(1)), (H2, line(2))]
+        assert f'<a href="/agreements/{AGREEMENT_ID}">An amendment is proposed</a>' in html
+        assert "amended: stages" not in html
+        post(6)
+        html = client.get("/").text
+        assert index_lines(html) == [] and "amended: stages" in html
+        post(7)
+        assert index_lines(client.get("/").text) == [(H3, line(1))]
+        post(8)
+        assert index_lines(client.get("/").text) == [(H3, line(2))]

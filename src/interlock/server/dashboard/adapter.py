@@ -18,10 +18,12 @@ from typing import Any
 
 from interlock.agreement.model import Agreement
 from interlock.errors import InterlockError
+from interlock.server.dashboard.records import statement_type
 from interlock.server.dashboard.source import CheckpointInfo, DashboardSource
 from interlock.timeutil import format_timestamp
 
 _LINES: weakref.WeakKeyDictionary[Any, list[dict[str, Any]]] = weakref.WeakKeyDictionary()
+_AMENDS: weakref.WeakKeyDictionary[Any, tuple[int, bool]] = weakref.WeakKeyDictionary()  # scanned, found
 _CACHE_LOCK = threading.Lock()
 
 #: How far back `previous_checkpoint` looks for the last size the log signed before the newest.
@@ -80,6 +82,24 @@ class LogSource:
             if start + limit > len(cached):
                 cached.extend(e.to_json() for e in self.log.entries(len(cached), start + limit - len(cached)))
             return cached[start : start + limit]
+
+    def has_amend(self) -> bool:
+        """Each entry is looked at once per `Log`: the scan resumes where the last one stopped
+        (logged entries never change), so the list of agreements stays cheap on a long log."""
+        size = self.size()
+        with _CACHE_LOCK:
+            scanned, found = _AMENDS.get(self.log, (0, False))
+        start = scanned
+        while not found and start < size:
+            chunk = self.entries(start, min(1000, size - start))
+            if not chunk:
+                break
+            found = any(statement_type(line) == "amend" for line in chunk)
+            start += len(chunk)
+        with _CACHE_LOCK:
+            before = _AMENDS.get(self.log, (0, False))
+            _AMENDS[self.log] = (max(start, before[0]), found or before[1])
+        return found
 
     def status(self, as_of: datetime) -> dict[str, Any]:
         return status_json(self._status(as_of))

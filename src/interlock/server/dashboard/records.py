@@ -159,6 +159,16 @@ def read_entries(
     return views
 
 
+def statement_type(line: dict[str, Any]) -> str | None:
+    """The statement type an entries-file line carries (None when its envelope cannot be opened)."""
+    try:
+        statement = open_envelope(line["envelope"]).statement if "envelope" in line else line.get("statement")
+    except InterlockError:
+        return None
+    kind = statement.get("type") if isinstance(statement, dict) else None
+    return kind if isinstance(kind, str) else None
+
+
 def resummarise(views: list[EntryView], agreements: Sequence[Agreement]) -> list[EntryView]:
     """The same entries with their summaries worded from `agreements` (the version in force
     first, then earlier ones): a unit an amendment renamed reads as the version in force says."""

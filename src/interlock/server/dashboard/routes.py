@@ -34,7 +34,7 @@ from interlock.server.dashboard.overview import build_overview
 from interlock.server.dashboard.proposals import Pending, pending
 from interlock.server.dashboard.records import EntryView, filter_entries, read_entries, resummarise
 from interlock.server.dashboard.source import DashboardSource, sources_of
-from interlock.server.dashboard.versions import Versions, in_force, name_of, removed_by
+from interlock.server.dashboard.versions import Versions, in_force, name_of, parties_ever, removed_by
 from interlock.server.reads import parse_as_of
 from interlock.timeutil import parse_timestamp
 
@@ -313,13 +313,18 @@ def index(request: Request) -> Response:
     now = _clock(request)
     rows = []
     for aid, source in sources_of(request.app).items():
+        size = source.size()
         facts = read_status(source.status(now))
-        agreement = source.agreement
-        if facts.agreement not in (None, agreement.hash):  # amended: lay out the version in force
-            agreement = _versions(agreement, facts, _lines(source, source.size()))[0].agreement
+        agreement, proposals = source.agreement, tuple[Pending, ...]()
+        # the entries are read only for a log with an `amend`: amended (the engine's hash differs)
+        # or perhaps with a proposal open; then laid out and folded as the agreement pages do
+        if facts.agreement not in (None, agreement.hash) or source.has_amend():
+            versions, entries = _versions(agreement, facts, _lines(source, size))
+            agreement, proposals = versions.agreement, pending(versions, entries)
         stages = [(i, s.title or s.id, facts.stage(s.id).state) for i, s in enumerate(agreement.stages, 1)]
-        rows.append({"id": aid, "title": agreement.title, "stages": stages, "size": source.size(),
-                     "amended": agreement is not source.agreement})
+        rows.append({"id": aid, "title": agreement.title, "stages": stages, "size": size,
+                     "amended": agreement is not source.agreement,
+                     "proposals": [(p.hash, len(p.signed), len(p.signed) + len(p.missing)) for p in proposals]})
     html = env.get_template("index.html").render(
         title="Agreements", rows=rows, now=now, asset=asset_url(request), root=request.scope.get("root_path", ""),
         STAGE_STATES=STAGE_STATES,
@@ -384,7 +389,7 @@ def timeline(request: Request, agreement_id: str) -> Response:
     return ctx.page(
         "timeline.html", f"Timeline — {ctx.agreement.title}", "timeline",
         shown=shown, total=len(chosen), filters=filters, page_no=page, pages=max(1, -(-len(chosen) // PAGE)),
-        obligations=[ob.id for _, ob in ctx.agreement.obligations()],
+        obligations=[ob.id for _, ob in ctx.agreement.obligations()], parties=parties_ever(ctx.versions),
     )
 
 

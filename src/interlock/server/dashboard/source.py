@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any, Protocol
 
 from interlock.agreement.model import Agreement
+from interlock.server.dashboard.records import statement_type
 
 
 @dataclass(frozen=True)
@@ -38,6 +39,11 @@ class DashboardSource(Protocol):
 
     def entries(self, start: int, limit: int) -> list[dict[str, Any]]:
         """Entries-file lines `{"index", "integrated_at", "envelope"}` from `start`."""
+        ...
+
+    def has_amend(self) -> bool:
+        """Whether any entry of the log is an `amend` (counted or not): the list of agreements
+        reads the entries for proposals only then."""
         ...
 
     def status(self, as_of: datetime) -> dict[str, Any]:
@@ -92,6 +98,9 @@ class MemorySource:
 
     def entries(self, start: int, limit: int) -> list[dict[str, Any]]:
         return self.lines[start : start + limit]
+
+    def has_amend(self) -> bool:
+        return any(statement_type(line) == "amend" for line in self.lines)
 
     def status(self, as_of: datetime) -> dict[str, Any]:
         return self.status_fn(as_of)

@@ -136,6 +136,26 @@ def name_of(versions: Versions, party_id: str | None) -> str:
     return party_id
 
 
+@dataclass(frozen=True)
+class PartyChoice:
+    """A party of some version the log has been under: its id, its name (`name_of`) and whether
+    the version in force no longer lists it."""
+
+    id: str
+    name: str
+    removed: bool
+
+
+def parties_ever(versions: Versions) -> tuple[PartyChoice, ...]:
+    """Every party of every version the log has been under: the original agreement's in its
+    order, then each party a later version added, in the order the versions (and each version's
+    party list) name them first.  The same order whoever is removed or added."""
+    order: dict[str, None] = {}
+    for agreement in (*versions.earlier, versions.agreement):  # oldest first
+        order.update((p.id, None) for p in agreement.parties if p.id not in order)
+    return tuple(PartyChoice(pid, name_of(versions, pid), versions.agreement.party(pid) is None) for pid in order)
+
+
 def removed_by(versions: Versions, obligation_id: str) -> Amendment | None:
     """The amendment that removed `obligation_id`, when an earlier version had it and the one in
     force does not."""
