@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 from conftest import DATA, seed_of
 from engine_world import when
+from interlock import parallel
 from interlock.engine import evaluate
 from interlock.errors import EnvelopeError
 from interlock.statements import Entry, sign_statement
@@ -38,6 +39,18 @@ def test_parallel_verification_flags() -> None:
     folded = evaluate_log(world.agreement, entries[:8], as_of, processes=2, parallel_from=1).to_json()
     assert folded == evaluate(world.agreement, entries[:8], as_of).to_json()
     assert folded["rejected"][0]["code"] == "bad-signature"  # the flag said False: the engine says why
+
+
+def test_parallel_verification_flags_without_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the platform cannot fork, the envelopes and keys are pickled to the workers."""
+    world = build(load(DATA / "engine" / "03-quorum.yaml"))
+    entries = list(world.entries)
+    forged = dict(entries[2].envelope or {})
+    forged["signatures"] = [{"keyid": "m3-1", "sig": entries[3].envelope["signatures"][0]["sig"]}]  # type: ignore[index]
+    entries[2] = Entry(2, entries[2].integrated_at, envelope=forged)
+    monkeypatch.setattr(parallel.multiprocessing, "get_all_start_methods", lambda: ["spawn"])
+    assert verify_signatures(world.agreement, entries, processes=2, parallel_from=1) == [
+        True, True, False, True, True, True, True, True]
 
 
 json_values = st.recursive(

@@ -12,32 +12,29 @@ computed with the adopted agreement's key stays true of every later version.
 while this process folds the chunks already verified.
 
 Verification uses libsodium through PyNaCl (`interlock.statements.dsse.signature_valid`),
-measured about twice as fast as `cryptography` (docs/performance.md).  Worker processes are
-forked where the platform allows (they read the entries without copying them through a pipe)
-and spawned elsewhere.
+measured about twice as fast as `cryptography` (docs/performance.md).  The workers are
+`interlock.parallel`'s: forked where the platform allows (they read the envelopes without
+copying them through a pipe), started the platform's default way elsewhere.
 """
 
 from __future__ import annotations
 
 import base64
-import multiprocessing
-import os
 from collections.abc import Iterator, Sequence
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from interlock.agreement.model import Agreement
 from interlock.engine import Evaluator, Status
 from interlock.errors import EnvelopeError
+from interlock.parallel import map_chunks
 from interlock.statements.dsse import open_envelope, open_fast, signature_valid
 from interlock.statements.entries import Entry
 
 CHUNK = 2000
 PARALLEL_FROM = 4000  # below this, one process is faster than starting workers
 UNKNOWN = 2
-
-_ENTRIES: Sequence[Entry] = ()
-_KEYS: dict[str, bytes] = {}
 
 
 def keyring(agreement: Agreement) -> dict[str, bytes]:
@@ -67,13 +64,8 @@ def check_envelope(envelope: dict[str, Any] | None, keys: dict[str, bytes]) -> i
     return 1 if signature_valid(payload, sig, public) else 0
 
 
-def _check_range(bounds: tuple[int, int]) -> bytes:
-    start, end = bounds
-    return bytes(check_envelope(entry.envelope, _KEYS) for entry in _ENTRIES[start:end])
-
-
-def _check_list(job: tuple[list[dict[str, Any] | None], dict[str, bytes]]) -> bytes:
-    envelopes, keys = job
+def _check_envelopes(envelopes: Sequence[dict[str, Any] | None], keys: dict[str, bytes]) -> bytes:
+    """The per-chunk function: one `check_envelope` byte per envelope."""
     return bytes(check_envelope(envelope, keys) for envelope in envelopes)
 
 
@@ -81,33 +73,15 @@ def _flags(raw: bytes) -> list[bool | None]:
     return [None if b == UNKNOWN else b == 1 for b in raw]
 
 
-def _chunks(count: int, size: int) -> list[tuple[int, int]]:
-    return [(start, min(start + size, count)) for start in range(0, count, size)]
-
-
 def _results(
     agreement: Agreement, entries: Sequence[Entry], processes: int | None, parallel_from: int = PARALLEL_FROM
 ) -> Iterator[bytes]:
-    """Flags chunk by chunk, in order, computed on `processes` workers (default: all cores)."""
-    global _ENTRIES, _KEYS
-    keys = keyring(agreement)
-    workers = processes or os.cpu_count() or 1
-    if workers <= 1 or len(entries) < parallel_from:
-        for start, end in _chunks(len(entries), CHUNK):
-            yield bytes(check_envelope(e.envelope, keys) for e in entries[start:end])
-        return
-    bounds = _chunks(len(entries), max(1, min(CHUNK, len(entries) // (workers * 4))))
-    if "fork" in multiprocessing.get_all_start_methods():
-        _ENTRIES, _KEYS = entries, keys
-        try:
-            with multiprocessing.get_context("fork").Pool(workers) as pool:
-                yield from pool.imap(_check_range, bounds)
-        finally:
-            _ENTRIES, _KEYS = (), {}
-        return
-    jobs = ([e.envelope for e in entries[start:end]] for start, end in bounds)
-    with multiprocessing.get_context("spawn").Pool(workers) as pool:
-        yield from pool.imap(_check_list, ((job, keys) for job in jobs))
+    """Flags chunk by chunk, in order, computed on `processes` workers (default: all cores).
+    Four chunks per worker (at most CHUNK entries each) so `evaluate_log` folds early; the
+    workers inherit the envelopes where the platform forks (`interlock.parallel.map_chunks`)."""
+    envelopes = [entry.envelope for entry in entries]
+    return map_chunks(partial(_check_envelopes, keys=keyring(agreement)), envelopes, workers=processes or None,
+                      parallel_from=parallel_from, per_worker=4, max_chunk=CHUNK, inherit=True)
 
 
 def verify_signatures(

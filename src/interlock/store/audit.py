@@ -25,17 +25,17 @@ per entry for the tree (all levels packed in bytearrays).
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any, Protocol
 
 from interlock.agreement import Agreement, load_agreement
 from interlock.checkpoint import SignedCheckpoint, open_checkpoint, parse_checkpoint, verify_cosignature
 from interlock.errors import InterlockError
 from interlock.note import split_note
+from interlock.parallel import ChunkPool
 from interlock.statements import Entry, parse_statement
 from interlock.statements.dsse import signature_valid
 from interlock.store.prepare import canonical_envelope, leaf_bytes, open_canonical, registered_key
@@ -188,38 +188,19 @@ def check_record(record: EntryRecord, agreement: Agreement) -> Checked:
     return leaf, problems, True, signature_valid(opened.payload, opened.sig, key)
 
 
-def _check_records(records: list[EntryRecord], document: bytes) -> list[Checked]:
+def _check_records(records: Sequence[EntryRecord], document: bytes) -> list[Checked]:
+    """The per-chunk function, run by `interlock.parallel.ChunkPool` on every core."""
     agreement = _agreement(document)
     return [check_record(r, agreement) for r in records]
 
 
-class RecordChecker:
-    """Runs `check_record` over chunks of entries in a process pool (one worker per core),
-    in order; in-process with one worker or a small chunk."""
-
-    def __init__(self, document: bytes, workers: int | None = None) -> None:
-        self.document = document
-        self.workers = workers if workers is not None else (os.cpu_count() or 1)
-        self._pool: Executor | None = None
-
-    def __enter__(self) -> RecordChecker:
-        if self.workers > 1:
-            self._pool = ProcessPoolExecutor(self.workers)
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
-
-    def start(self, records: list[EntryRecord]) -> Callable[[], list[Checked]]:
-        """Start checking `records`; call the result to wait for the verdicts."""
-        if self._pool is None or len(records) < 256:
-            results = _check_records(records, self.document)
-            return lambda: results
-        size = -(-len(records) // self.workers)
-        futures = [self._pool.submit(_check_records, records[i : i + size], self.document)
-                   for i in range(0, len(records), size)]
-        return lambda: [r for f in futures for r in f.result()]
+def record_checker(workers: int | None = None) -> ChunkPool:
+    """The audit's pool: one worker per core (None), in-process with one worker or fewer than
+    256 records.  One pool for the whole audit, records pickled to it, one slice per worker per
+    batch: the entries arrive batch by batch from the source, so forking per batch to share them
+    would cost more than the pipe; the overlap comes from folding one batch while the next is
+    checked."""
+    return ChunkPool(workers, parallel_from=256)
 
 
 # --- the tree, packed --------------------------------------------------------------------
@@ -287,9 +268,10 @@ def audit(
     last_time: datetime | None = None
     done = 0
 
-    def fold(records: list[EntryRecord], wait: Callable[[], list[Checked]]) -> None:
+    def fold(records: list[EntryRecord], checked: Iterator[list[Checked]]) -> None:
         nonlocal last_time, done, leaves
-        for record, (leaf, problems, readable, verdict) in zip(records, wait(), strict=True):
+        verdicts = (one for part in checked for one in part)
+        for record, (leaf, problems, readable, verdict) in zip(records, verdicts, strict=True):
             index = done
             done += 1
             leaves += leaf
@@ -310,17 +292,18 @@ def audit(
                 report.add(f"the engine rejects it ({rejection.code}): {rejection.reason}", index)
         tick("entries", done, total)
 
-    with RecordChecker(document, workers) as checker:
+    check = partial(_check_records, document=document)
+    with record_checker(workers) as checker:
         chunk: list[EntryRecord] = []
-        in_flight: tuple[list[EntryRecord], Callable[[], list[Checked]]] | None = None
+        in_flight: tuple[list[EntryRecord], Iterator[list[Checked]]] | None = None
         for record in source.entries():
             chunk.append(record)
             if len(chunk) >= _CHUNK:
-                started = checker.start(chunk)
+                started = checker.map(check, chunk)
                 if in_flight is not None:
                     fold(*in_flight)
                 in_flight, chunk = (chunk, started), []
-        started = checker.start(chunk)
+        started = checker.map(check, chunk)
         if in_flight is not None:
             fold(*in_flight)
         fold(chunk, started)
