@@ -21,7 +21,8 @@ PURE = [
     "note.py", "checkpoint.py", "tiles.py", "canonical.py", "timeutil.py", "errors.py",
 ]
 SHELL = ("interlock.store", "interlock.server", "interlock.cli", "interlock.witness", "interlock.mirror",
-         "interlock.client", "interlock.remote", "interlock.verification", "interlock.analysis_chart")
+         "interlock.client", "interlock.remote", "interlock.verification", "interlock.analysis_chart",
+         "interlock.parallel")
 IO_MODULES = ("sqlite3", "socket", "subprocess", "urllib", "http", "httpx", "requests", "sqlalchemy",
               "psycopg", "multiprocessing", "threading", "shutil", "tempfile", "matplotlib", "uvicorn",
               "fastapi")
