@@ -78,3 +78,15 @@ def axe_violations(page: Page) -> list[dict[str, Any]]:
     result = page.evaluate("""async () => await axe.run(document, {
         runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}})""")
     return [v for v in result["violations"] if v["impact"] in ("serious", "critical")]
+
+
+def check_layout(page: Page, *, shot: str, key: str, size: str, width: int, problems: dict[str, Any]) -> None:
+    """Screenshot the page to `shot`.png; on a phone nothing may force sideways scrolling; the
+    page's serious axe-core violations are collected under `key` in `problems`."""
+    page.screenshot(path=str(ARTIFACTS / f"{shot}.png"), full_page=True)
+    if size == "phone":
+        scroll = page.evaluate("document.documentElement.scrollWidth")
+        assert scroll <= width, f"{key} is {scroll}px wide on a phone"
+    found = axe_violations(page)
+    if found:
+        problems[key] = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3]) for v in found]

@@ -217,27 +217,35 @@ def dumps(value: Any) -> bytes:
 
 
 @contextlib.contextmanager
-def logged_app(
-    db: Path, agreement: bytes, entries: Iterable[tuple[datetime, str, str, dict[str, Any], str]],
-    clock: Any, now: datetime,
-) -> Iterator[Any]:
-    """A `TestClient` of a real app over SQLite at `db` whose clock is `clock` (a dashboard
-    `ScenarioClock`): `agreement` registered by the operator, then each (time, author, type,
-    body, agreement hash named) statement signed and posted at its time; the clock then reads
-    `now`."""
+def registered_app(db: Path, agreement: bytes = AGREEMENT, clock: Any = None) -> Iterator[Any]:
+    """A `TestClient` of a real app (API and dashboard) over SQLite at `db`, with `agreement`
+    registered by the operator; `clock` is a dashboard `ScenarioClock`, or None for the real
+    clock."""
     from fastapi.testclient import TestClient
 
     from interlock.server.app import create_app
     from interlock.server.settings import ServerSettings
 
-    app = create_app(f"sqlite:///{db}", log_skey(), clock=clock,
-                     settings=ServerSettings(operator_keys=(operator_key(),)))
+    settings = ServerSettings(operator_keys=(operator_key(),))
+    app = create_app(f"sqlite:///{db}", log_skey(), settings=settings, **({"clock": clock} if clock else {}))
     with TestClient(app) as client:
-        auth = authorization_header(OPERATOR_SEED, "POST", "/v1/agreements", int(clock.now.timestamp()), agreement)
+        signed_at = int(clock.now.timestamp()) if clock else int(time.time())
+        auth = authorization_header(OPERATOR_SEED, "POST", "/v1/agreements", signed_at, agreement)
         registered = client.post("/v1/agreements", content=agreement,
                                  headers={"Authorization": auth, "Content-Type": "application/yaml"})
         assert registered.status_code == 201, registered.text
-        agreement_id = registered.json()["id"]
+        yield client
+
+
+@contextlib.contextmanager
+def logged_app(
+    db: Path, agreement: bytes, entries: Iterable[tuple[datetime, str, str, dict[str, Any], str]],
+    clock: Any, now: datetime,
+) -> Iterator[Any]:
+    """`registered_app` on the test's `clock`, then each (time, author, type, body, agreement
+    hash named) statement signed and posted at its time; the clock then reads `now`."""
+    with registered_app(db, agreement, clock) as client:
+        agreement_id = load_agreement(agreement).id
         for at, author, kind, body, version in entries:
             clock.now = at
             envelope = signed(author, kind, body, agreement=version, issued_at=format_timestamp(at))

@@ -30,20 +30,18 @@ from hypothesis import strategies as st
 from playwright.sync_api import expect
 
 from conftest import DATA, ROOT
-from dashboard_browserkit import ARTIFACTS, SIZES, axe_violations, chromium, demo_server
+from dashboard_browserkit import ARTIFACTS, SIZES, check_layout, chromium, demo_server
 from interlock.agreement import load_agreement
 from interlock.agreement.yamlsource import load_yaml_bytes
 from interlock.analysis import analyse, parse_values, to_json
 from interlock.engine import evaluate
 from interlock.errors import BadParameterError
-from interlock.server.app import create_app
 from interlock.server.dashboard import router
 from interlock.server.dashboard.adapter import status_json
 from interlock.server.dashboard.analysis_page import MAX_BODY, MAX_DRAFT, MAX_VALUES
 from interlock.server.dashboard.analysis_view import LINES, Options, build_analysis_view, ranges, read_options
 from interlock.server.dashboard.source import MemorySource
-from interlock.server.settings import ServerSettings
-from serverkit import AGREEMENT, AGREEMENT_ID, adoptions, log_skey, operator_key, register_headers
+from serverkit import AGREEMENT_ID, adoptions, registered_app
 
 PLANS = DATA / "analysis"
 THREE = (PLANS / "three-steps.yaml").read_bytes()
@@ -77,10 +75,7 @@ def client() -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def store_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The whole server over a real SQLite store, with the conformance agreement registered."""
-    db = tmp_path_factory.mktemp("analysis-store") / "log.db"
-    app = create_app(f"sqlite:///{db}", log_skey(), settings=ServerSettings(operator_keys=(operator_key(),)))
-    with TestClient(app) as c:
-        assert c.post("/v1/agreements", content=AGREEMENT, headers=register_headers()).status_code == 201
+    with registered_app(tmp_path_factory.mktemp("analysis-store") / "log.db") as c:
         yield c
 
 
@@ -390,14 +385,8 @@ def test_analysis_pages_in_a_real_browser(tmp_path_factory: pytest.TempPathFacto
             for name, go in (("registered", lambda p: p.goto(f"{server}/agreements/{aid}/analysis?schedule=deadline")),
                              ("draft", _upload_draft(server))):
                 go(page)
-                page.screenshot(path=str(ARTIFACTS / f"analysis-{name}-{size}.png"), full_page=True)
-                if size == "phone":
-                    width = page.evaluate("document.documentElement.scrollWidth")
-                    assert width <= viewport["width"], f"{name} is {width}px wide on a phone"
-                found = axe_violations(page)
-                if found:
-                    problems[f"{name}-{size}"] = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-                                                  for v in found]
+                check_layout(page, shot=f"analysis-{name}-{size}", key=f"{name}-{size}", size=size,
+                             width=viewport["width"], problems=problems)
             context.close()
         assert not problems, json.dumps(problems, indent=1)
 

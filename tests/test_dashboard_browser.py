@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Browser, Page, Route, expect
 
 from conftest import ROOT
-from dashboard_browserkit import ARTIFACTS, SIZES, axe_violations, chromium, demo_server
+from dashboard_browserkit import ARTIFACTS, SIZES, axe_violations, check_layout, chromium, demo_server
 from interlock.agreement import load_agreement
 from interlock.statements import sign_statement
 
@@ -285,14 +285,8 @@ def test_every_page_at_desktop_and_phone_width_passes_axe(server: str, browser: 
         for name, path in PAGES.items():
             response = page.goto(server + path)
             assert response is not None and response.status == 200, path
-            page.screenshot(path=str(ARTIFACTS / f"{name}-{size}.png"), full_page=True)
-            if size == "phone":  # nothing may force sideways scrolling on a phone
-                width = page.evaluate("document.documentElement.scrollWidth")
-                assert width <= viewport["width"], f"{name} is {width}px wide on a phone"
-            found = axe_violations(page)
-            if found:
-                problems[f"{name}-{size}"] = [(v["id"], v["help"], [n["target"] for n in v["nodes"]][:3])
-                                              for v in found]
+            check_layout(page, shot=f"{name}-{size}", key=f"{name}-{size}", size=size, width=viewport["width"],
+                         problems=problems)
         context.close()
     assert not problems, json.dumps(problems, indent=1)
 

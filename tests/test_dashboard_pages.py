@@ -24,13 +24,11 @@ from interlock.agreement import load_agreement
 from interlock.engine import evaluate
 from interlock.engine.explain import explain
 from interlock.engine.terms import Terms
-from interlock.server.app import create_app
 from interlock.server.dashboard import router
 from interlock.server.dashboard.adapter import status_json
 from interlock.server.dashboard.source import MemorySource
-from interlock.server.settings import ServerSettings
 from interlock.statements import dump_entries, parse_entries
-from serverkit import AGREEMENT, AGREEMENT_ID, log_skey, operator_key, register_headers
+from serverkit import AGREEMENT_ID, registered_app
 from test_engine_properties import build_log, final_time, rename
 
 AID = "northland-southland-2026"
@@ -259,10 +257,7 @@ def test_a_log_without_entries_renders_every_page() -> None:
 @pytest.fixture(scope="module")
 def server_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The whole server (API and dashboard) over a real SQLite store, on the real clock."""
-    db = tmp_path_factory.mktemp("as-of") / "log.db"
-    app = create_app(f"sqlite:///{db}", log_skey(), settings=ServerSettings(operator_keys=(operator_key(),)))
-    with TestClient(app) as c:
-        assert c.post("/v1/agreements", content=AGREEMENT, headers=register_headers()).status_code == 201
+    with registered_app(tmp_path_factory.mktemp("as-of") / "log.db") as c:
         yield c
 
 
